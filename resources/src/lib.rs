@@ -1,0 +1,1 @@
+//! Resource kinds on Docker.
