@@ -1,0 +1,153 @@
+//! Twelve-factor settings: every value comes from the environment, and a missing or
+//! unparsable one stops the service at start with one line naming the variable.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+/// A setting that is missing or cannot be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    /// A required variable is not set (or is empty).
+    #[error("{name} is required but not set")]
+    Missing {
+        /// The variable's name.
+        name: String,
+    },
+    /// A variable is set to a value that does not parse.
+    #[error("{name} has an invalid value `{value}`: {reason}")]
+    Invalid {
+        /// The variable's name.
+        name: String,
+        /// The value as found.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+/// Reads settings from a lookup function, so tests can pass a map instead of the process
+/// environment.
+pub struct Settings<F> {
+    lookup: F,
+}
+
+impl Settings<fn(&str) -> Option<String>> {
+    /// Settings read from the process environment.
+    pub fn from_env() -> Self {
+        fn lookup(name: &str) -> Option<String> {
+            std::env::var(name).ok()
+        }
+        Settings { lookup }
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Settings<F> {
+    /// Settings read through `lookup`.
+    pub fn new(lookup: F) -> Self {
+        Settings { lookup }
+    }
+
+    fn value(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|value| !value.is_empty())
+    }
+
+    /// A variable that must be set.
+    pub fn required(&self, name: &str) -> Result<String, SettingError> {
+        self.value(name).ok_or_else(|| SettingError::Missing {
+            name: name.to_owned(),
+        })
+    }
+
+    /// A variable with a default; an empty value counts as unset.
+    pub fn or(&self, name: &str, default: &str) -> String {
+        self.value(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    /// A variable parsed as `T`, with a default when unset.
+    pub fn parsed<T>(&self, name: &str, default: T) -> Result<T, SettingError>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
+        match self.value(name) {
+            None => Ok(default),
+            Some(value) => value
+                .parse()
+                .map_err(|error: T::Err| SettingError::Invalid {
+                    name: name.to_owned(),
+                    reason: error.to_string(),
+                    value,
+                }),
+        }
+    }
+
+    /// `HTTP_PORT`, default 5000.
+    pub fn http_port(&self) -> Result<u16, SettingError> {
+        self.parsed("HTTP_PORT", 5000)
+    }
+}
+
+/// Prints a setting error as one line and ends the process with exit code 2.
+pub fn exit_on_error<T>(result: Result<T, SettingError>) -> T {
+    result.unwrap_or_else(|error| {
+        // stdout is where the services log; the one line must be found there too.
+        println!("configuration error: {error}");
+        std::process::exit(2)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::new(move |name| map.get(name).cloned())
+    }
+
+    type Env = &'static [(&'static str, &'static str)];
+
+    #[test]
+    fn http_port_cases() {
+        let cases: &[(Env, Result<u16, &str>)] = &[
+            (&[], Ok(5000)),
+            (&[("HTTP_PORT", "")], Ok(5000)),
+            (&[("HTTP_PORT", "8080")], Ok(8080)),
+            (
+                &[("HTTP_PORT", "abc")],
+                Err("HTTP_PORT has an invalid value `abc`: invalid digit found in string"),
+            ),
+            (
+                &[("HTTP_PORT", "70000")],
+                Err(
+                    "HTTP_PORT has an invalid value `70000`: number too large to fit in target type",
+                ),
+            ),
+        ];
+        for (env, expected) in cases {
+            let got = settings(env).http_port().map_err(|e| e.to_string());
+            assert_eq!(got, expected.map_err(str::to_owned), "env {env:?}");
+        }
+    }
+
+    #[test]
+    fn required_refuses_missing_and_empty() {
+        for env in [&[][..], &[("JWT_SECRET", "")][..]] {
+            assert_eq!(
+                settings(env)
+                    .required("JWT_SECRET")
+                    .unwrap_err()
+                    .to_string(),
+                "JWT_SECRET is required but not set"
+            );
+        }
+        assert_eq!(
+            settings(&[("JWT_SECRET", "s")]).required("JWT_SECRET"),
+            Ok("s".to_owned())
+        );
+    }
+}
