@@ -8,4 +8,6 @@ pub mod health;
 pub mod reply;
 pub mod serve;
 pub mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
