@@ -1,0 +1,299 @@
+//! The request handler: route, forward, stream the answer back, log one line.
+
+use crate::balancer::Balancer;
+use crate::config::Config;
+use crate::forwarded_headers::{
+    X_REQUEST_ID, remove_hop_by_hop, request_id, upstream_request_headers,
+};
+use crate::json_reply::{self, ResponseBody};
+use crate::request_path::RequestPath;
+use crate::retry_body::{AttemptBody, RetryBody};
+use crate::route_table::RouteTable;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, HOST, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tracing::{debug, info, warn};
+
+/// At most this many addresses are tried for one request when connecting fails.
+const MAX_CONNECT_ATTEMPTS: usize = 3;
+/// Idle upstream connections are closed after this long, well before a typical
+/// backend's own keep-alive limit, to avoid reusing a connection the backend is closing.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The proxy: route table, balancing state and the pooled upstream client.
+pub struct Proxy {
+    table: RouteTable,
+    balancer: Balancer,
+    client: Client<HttpConnector, AttemptBody>,
+    upstream_timeout: Duration,
+}
+
+/// What is logged about a request besides its method, path, status and duration.
+#[derive(Default)]
+struct Trail {
+    route: Option<String>,
+    upstream: Option<String>,
+    addr: Option<SocketAddr>,
+}
+
+/// Why no upstream answer could be had.
+enum Failure {
+    /// No upstream host of the route resolved.
+    Unresolvable,
+    /// Every attempt failed to connect (the last error is kept).
+    Connect(hyper_util::client::legacy::Error),
+    /// Connected, but the exchange failed before a response head arrived.
+    Exchange(hyper_util::client::legacy::Error),
+    /// The request target could not be rebuilt for the upstream.
+    BadTarget,
+}
+
+impl Proxy {
+    /// A proxy for `config`'s routes and timeouts.
+    pub fn new(config: &Config) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_timer(TokioTimer::new())
+            // The Host header is always set from the upstream URL, never from the address.
+            .set_host(false)
+            .build(connector);
+        Proxy {
+            balancer: Balancer::new(&config.routes, config.connect_timeout),
+            table: config.routes.clone(),
+            client,
+            upstream_timeout: config.upstream_timeout,
+        }
+    }
+
+    /// Answers one request from `client`. Never fails: every problem is a JSON answer.
+    pub async fn handle(&self, client: SocketAddr, request: Request<Incoming>) -> Response<ResponseBody> {
+        let started = Instant::now();
+        let request_id = request_id(request.headers());
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let mut trail = Trail::default();
+
+        let mut response = self.route(client, request, &request_id, &mut trail).await;
+        response.headers_mut().insert(X_REQUEST_ID, request_id.clone());
+
+        let ms = started.elapsed().as_millis();
+        let status = response.status().as_u16();
+        let route = trail.route.as_deref().unwrap_or("-");
+        let upstream = trail.upstream.as_deref().unwrap_or("-");
+        let addr = trail.addr.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+        let request_id = request_id.to_str().unwrap_or("-");
+        if trail.route.is_none() && status == 200 {
+            // The router's own health answer, asked for every second by Docker.
+            debug!(%method, %path, status, ms, request_id, "health");
+        } else {
+            info!(%method, %path, route, upstream, %addr, status, ms, request_id, "request");
+        }
+        response
+    }
+
+    async fn route(
+        &self,
+        client: SocketAddr,
+        request: Request<Incoming>,
+        request_id: &HeaderValue,
+        trail: &mut Trail,
+    ) -> Response<ResponseBody> {
+        let path = match RequestPath::parse(request.uri().path()) {
+            Ok(path) => path,
+            Err(error) => return json_reply::error(StatusCode::BAD_REQUEST, error.to_string()),
+        };
+        if path.is(&["health"]) {
+            return health(request.method());
+        }
+        let Some(found) = self.table.find(&path) else {
+            let message = format!("No route for {}", request.uri().path());
+            return json_reply::error(StatusCode::NOT_FOUND, message);
+        };
+        trail.route = Some(found.route.prefix.clone());
+
+        let mut target = found.upstream_path;
+        if let Some(query) = request.uri().query() {
+            target.push('?');
+            target.push_str(query);
+        }
+        let (parts, body) = request.into_parts();
+        let headers =
+            upstream_request_headers(&parts.headers, client.ip(), &found.route.prefix, request_id);
+        let body = RetryBody::new(body);
+
+        let exchange = async {
+            let candidates = self.balancer.candidates(found.index).await;
+            if candidates.is_empty() {
+                return Err(Failure::Unresolvable);
+            }
+            let mut last_connect_error = None;
+            for candidate in candidates.iter().take(MAX_CONNECT_ATTEMPTS) {
+                let Some(attempt_body) = body.attempt() else {
+                    break;
+                };
+                let upstream = &found.route.upstreams[candidate.upstream];
+                trail.upstream = Some(upstream.authority.clone());
+                trail.addr = Some(candidate.addr);
+                let uri: Uri = format!("http://{}{}", candidate.addr, target)
+                    .parse()
+                    .map_err(|_| Failure::BadTarget)?;
+                let mut outgoing = Request::new(attempt_body);
+                *outgoing.method_mut() = parts.method.clone();
+                *outgoing.uri_mut() = uri;
+                *outgoing.version_mut() = Version::HTTP_11;
+                *outgoing.headers_mut() = headers.clone();
+                let host = HeaderValue::from_str(&upstream.authority)
+                    .map_err(|_| Failure::BadTarget)?;
+                outgoing.headers_mut().insert(HOST, host);
+
+                match self.client.request(outgoing).await {
+                    Ok(response) => return Ok(response),
+                    Err(error) if error.is_connect() => {
+                        warn!(
+                            upstream = %upstream.authority,
+                            addr = %candidate.addr,
+                            error = %error_chain(&error),
+                            "could not connect to upstream"
+                        );
+                        self.balancer.connect_failed(found.index, candidate.upstream);
+                        last_connect_error = Some(error);
+                    }
+                    Err(error) => return Err(Failure::Exchange(error)),
+                }
+            }
+            // `candidates` is not empty, so at least one attempt was made.
+            Err(last_connect_error.map_or(Failure::BadTarget, Failure::Connect))
+        };
+
+        match tokio::time::timeout(self.upstream_timeout, exchange).await {
+            Ok(Ok(response)) => upstream_response(response),
+            Ok(Err(failure)) => self.failure_response(failure, &found.route.prefix, trail),
+            Err(_) => json_reply::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "Upstream of {} did not answer within {} ms",
+                    found.route.prefix,
+                    self.upstream_timeout.as_millis()
+                ),
+            ),
+        }
+    }
+
+    fn failure_response(&self, failure: Failure, prefix: &str, trail: &Trail) -> Response<ResponseBody> {
+        match failure {
+            Failure::Unresolvable => json_reply::error(
+                StatusCode::BAD_GATEWAY,
+                format!("Upstream of {prefix} could not be resolved"),
+            ),
+            Failure::Connect(error) if is_timeout(&error) => json_reply::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("Upstream of {prefix} did not accept a connection in time"),
+            ),
+            Failure::Connect(_) => json_reply::error(
+                StatusCode::BAD_GATEWAY,
+                format!("Upstream of {prefix} is unreachable"),
+            ),
+            Failure::Exchange(error) => {
+                warn!(
+                    upstream = trail.upstream.as_deref().unwrap_or("-"),
+                    error = %error_chain(&error),
+                    "upstream exchange failed"
+                );
+                json_reply::error(
+                    StatusCode::BAD_GATEWAY,
+                    format!("Upstream of {prefix} closed the connection without an answer"),
+                )
+            }
+            Failure::BadTarget => {
+                json_reply::error(StatusCode::BAD_REQUEST, "Request target cannot be forwarded")
+            }
+        }
+    }
+}
+
+/// `GET /health`: answered by the router itself, so Docker's health check tests the
+/// router, not whichever service happens to be behind it.
+fn health(method: &Method) -> Response<ResponseBody> {
+    if method == Method::GET || method == Method::HEAD {
+        return json_reply::json(StatusCode::OK, &serde_json::json!({ "healthy": true }));
+    }
+    let mut response = json_reply::error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
+}
+
+/// The upstream's response, streamed back without its hop-by-hop headers.
+fn upstream_response(response: Response<Incoming>) -> Response<ResponseBody> {
+    let (mut parts, body) = response.into_parts();
+    remove_hop_by_hop(&mut parts.headers);
+    Response::from_parts(parts, body.boxed())
+}
+
+/// Whether the error was a connect timeout (the upstream address is black-holed).
+fn is_timeout(error: &(dyn StdError + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+        }
+        source = current.source();
+    }
+    false
+}
+
+/// An error and its causes on one line, for the log.
+fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(current) = source {
+        text.push_str(": ");
+        text.push_str(&current.to_string());
+        source = current.source();
+    }
+    text
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("table", &self.table)
+            .field("upstream_timeout", &self.upstream_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_timeouts_among_causes() {
+        let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, "slow");
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "no");
+        assert!(is_timeout(&timed_out));
+        assert!(!is_timeout(&refused));
+    }
+
+    #[test]
+    fn health_answers_get_and_head_only() {
+        assert_eq!(health(&Method::GET).status(), StatusCode::OK);
+        assert_eq!(health(&Method::HEAD).status(), StatusCode::OK);
+        let post = health(&Method::POST);
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(post.headers()[ALLOW], "GET, HEAD");
+    }
+}
