@@ -91,28 +91,33 @@ impl LockedState {
     /// never lose each other's changes. Changes to the serial are ignored; a change of
     /// lineage is refused. If the write fails, the state stays as it was.
     pub fn update<R>(&self, change: impl FnOnce(&mut State) -> R) -> Result<R, StateError> {
+        self.change(change).map(|(result, _serial)| result)
+    }
+
+    /// Records `resource` under its address, replacing what was there; returns the serial.
+    pub fn set_resource(&self, resource: ResourceState) -> Result<u64, StateError> {
+        self.change(|state| {
+            state.resources.insert(resource.address.clone(), resource);
+        })
+        .map(|((), serial)| serial)
+    }
+
+    /// Forgets the resource at `address`; returns what was recorded for it, if anything.
+    pub fn remove_resource(&self, address: &str) -> Result<Option<ResourceState>, StateError> {
+        self.update(|state| state.resources.remove(address))
+    }
+
+    /// [`LockedState::update`], also returning the serial written, read under the same lock
+    /// (a later read could see another task's write).
+    fn change<R>(&self, change: impl FnOnce(&mut State) -> R) -> Result<(R, u64), StateError> {
         let mut current = self.current();
         let mut next = current.clone();
         let result = change(&mut next);
         if next.lineage != current.lineage {
             return Err(self.lineage_mismatch(&current, &next));
         }
-        self.persist(&mut current, next)?;
-        Ok(result)
-    }
-
-    /// Records `resource` under its address, replacing what was there; returns the serial.
-    pub fn set_resource(&self, resource: ResourceState) -> Result<u64, StateError> {
-        self.update(|state| {
-            state.resources.insert(resource.address.clone(), resource);
-            state.serial
-        })
-        .map(|_| self.serial())
-    }
-
-    /// Forgets the resource at `address`; returns what was recorded for it, if anything.
-    pub fn remove_resource(&self, address: &str) -> Result<Option<ResourceState>, StateError> {
-        self.update(|state| state.resources.remove(address))
+        let serial = self.persist(&mut current, next)?;
+        Ok((result, serial))
     }
 
     fn current(&self) -> MutexGuard<'_, State> {

@@ -604,3 +604,40 @@ fn json_is_pretty_with_sorted_keys() {
     );
     assert_eq!(fs::read_to_string(&scratch.path).unwrap(), expected);
 }
+
+#[test]
+fn a_failed_write_changes_nothing() {
+    let scratch = Scratch::new();
+    let locked = scratch.open("apply");
+    locked.set_resource(resource("network.platform")).unwrap();
+    let before_text = fs::read_to_string(&scratch.path).unwrap();
+    let before = locked.state();
+    // A directory where the backup goes cannot be replaced by a file: the write fails
+    // after the temporary file is written and before the rename.
+    fs::create_dir(scratch.sibling(".backup")).unwrap();
+    fs::write(scratch.sibling(".backup").join("keep"), "x").unwrap();
+
+    let error = locked
+        .set_resource(resource("service.auth-api"))
+        .expect_err("the backup cannot be made");
+    assert!(matches!(error, StateError::Write { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "cannot write state file `{}`: keep the previous state as `{}`: ",
+            scratch.path.display(),
+            scratch.sibling(".backup").display()
+        )),
+        "{message}"
+    );
+    assert_eq!(fs::read_to_string(&scratch.path).unwrap(), before_text);
+    assert_eq!(locked.state(), before);
+    assert!(!scratch.sibling(".tmp").exists());
+
+    // Once the obstacle is gone the same change goes through with the next serial.
+    fs::remove_dir_all(scratch.sibling(".backup")).unwrap();
+    assert_eq!(
+        locked.set_resource(resource("service.auth-api")).unwrap(),
+        2
+    );
+}
