@@ -1,0 +1,118 @@
+//! auth-api's settings, all from the environment.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `HTTP_PORT` | port to bind on 0.0.0.0 | `5000` |
+//! | `JWT_SECRET` | HS256 secret shared with transaction-api and loyalty-worker | required |
+//! | `USERS_FILE` | the user database (JSON) | `/etc/yoyo/users.json` |
+//! | `TOKEN_TTL_SECONDS` | token lifetime, at least 1 | `30` |
+
+use std::path::PathBuf;
+
+use platform::settings::{SettingError, Settings};
+use platform::token::Keys;
+
+/// Where the image puts the shipped `users.json`. Outside a container the same path is the
+/// default, so a run by hand either has that file or sets `USERS_FILE` (to
+/// `services/auth-api/users.json` for the fixture): a missing file stops the service at
+/// start, so a wrong default cannot go unnoticed.
+pub const DEFAULT_USERS_FILE: &str = "/etc/yoyo/users.json";
+
+/// Everything auth-api reads from the environment.
+#[derive(Debug)]
+pub struct Config {
+    pub port: u16,
+    pub keys: Keys,
+    pub users_file: PathBuf,
+    pub token_ttl_seconds: u64,
+}
+
+impl Config {
+    /// Reads and checks every setting; the error names the first bad variable.
+    pub fn read<F: Fn(&str) -> Option<String>>(
+        settings: &Settings<F>,
+    ) -> Result<Self, SettingError> {
+        let secret = settings.required("JWT_SECRET")?;
+        let keys = Keys::new(&secret).ok_or_else(|| SettingError::Missing {
+            name: "JWT_SECRET".into(),
+        })?;
+        let port = settings.http_port()?;
+        let users_file = PathBuf::from(settings.or("USERS_FILE", DEFAULT_USERS_FILE));
+        let token_ttl_seconds = settings.parsed("TOKEN_TTL_SECONDS", 30u64)?;
+        if token_ttl_seconds == 0 {
+            // A zero lifetime would issue tokens that are already expired.
+            return Err(SettingError::Invalid {
+                name: "TOKEN_TTL_SECONDS".into(),
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(Config {
+            port,
+            keys,
+            users_file,
+            token_ttl_seconds,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::read(&Settings::new(move |name: &str| map.get(name).cloned()))
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn defaults() {
+        let config = read(&[("JWT_SECRET", "s")]).unwrap();
+        assert_eq!(config.port, 5000);
+        assert_eq!(config.users_file, PathBuf::from("/etc/yoyo/users.json"));
+        assert_eq!(config.token_ttl_seconds, 30);
+    }
+
+    #[test]
+    fn overrides() {
+        let config = read(&[
+            ("JWT_SECRET", "s"),
+            ("HTTP_PORT", "8081"),
+            ("USERS_FILE", "/tmp/u.json"),
+            ("TOKEN_TTL_SECONDS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(config.port, 8081);
+        assert_eq!(config.users_file, PathBuf::from("/tmp/u.json"));
+        assert_eq!(config.token_ttl_seconds, 5);
+    }
+
+    #[test]
+    fn refusals_name_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "JWT_SECRET is required but not set"),
+            (&[("JWT_SECRET", "")], "JWT_SECRET is required but not set"),
+            (
+                &[("JWT_SECRET", "s"), ("HTTP_PORT", "abc")],
+                "HTTP_PORT has an invalid value `abc`",
+            ),
+            (
+                &[("JWT_SECRET", "s"), ("TOKEN_TTL_SECONDS", "-1")],
+                "TOKEN_TTL_SECONDS has an invalid value `-1`",
+            ),
+            (
+                &[("JWT_SECRET", "s"), ("TOKEN_TTL_SECONDS", "0")],
+                "TOKEN_TTL_SECONDS has an invalid value `0`: must be at least 1",
+            ),
+        ];
+        for (env, expected) in cases {
+            let error = read(env).unwrap_err();
+            assert!(error.starts_with(expected), "{env:?}: {error}");
+        }
+    }
+}
