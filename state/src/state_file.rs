@@ -31,7 +31,7 @@ const UNREADABLE_HOLDER_RETRIES: u32 = 10;
 ///     .lock_timeout(Duration::from_secs(5))
 ///     .writer_version(env!("CARGO_PKG_VERSION"));
 /// let locked = state_file.open("apply")?;
-/// let serial = locked.update(|state| state.outputs.clear())?;
+/// locked.update(|state| state.outputs.clear())?;
 /// # Ok::<(), state::StateError>(())
 /// ```
 #[derive(Debug, Clone)]
