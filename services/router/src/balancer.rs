@@ -175,7 +175,9 @@ impl UpstreamState {
 /// Locks a mutex, recovering it if a panicking thread poisoned it: the data is a cache
 /// that is always in a usable state.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -184,9 +186,10 @@ mod tests {
 
     #[tokio::test]
     async fn round_robins_over_upstreams() {
-        let table =
-            RouteTable::parse("/a=http://127.0.0.1:5001|http://127.0.0.1:5002|http://127.0.0.1:5003")
-                .unwrap();
+        let table = RouteTable::parse(
+            "/a=http://127.0.0.1:5001|http://127.0.0.1:5002|http://127.0.0.1:5003",
+        )
+        .unwrap();
         let balancer = Balancer::new(&table, Duration::from_secs(1));
         let mut firsts = Vec::new();
         for _ in 0..6 {

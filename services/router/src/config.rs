@@ -66,13 +66,13 @@ impl Config {
                     hint: "give routes as /prefix=http://host:port[|http://host2:port][,...]",
                 });
             }
-            Some(text) => RouteTable::parse(&text).map_err(|e: RoutesError| {
-                ConfigError::Invalid {
+            Some(text) => {
+                RouteTable::parse(&text).map_err(|e: RoutesError| ConfigError::Invalid {
                     name: "ROUTES",
                     value: text.clone(),
                     reason: e.to_string(),
-                }
-            })?,
+                })?
+            }
         };
         let connect_timeout = millis(
             &lookup,
@@ -190,16 +190,31 @@ mod tests {
         let cases: [(&[(&'static str, &str)], &str); 9] = [
             (&[], "ROUTES is not set"),
             (&[("ROUTES", " ")], "ROUTES is not set"),
-            (&[("ROUTES", "/a")], "ROUTES=\"/a\" is not valid: entry `/a` has no `=`"),
-            (&[("ROUTES", "/a=http://a:1"), ("HTTP_PORT", "abc")], "HTTP_PORT=\"abc\""),
-            (&[("ROUTES", "/a=http://a:1"), ("HTTP_PORT", "0")], "HTTP_PORT=\"0\""),
-            (&[("ROUTES", "/a=http://a:1"), ("HTTP_PORT", "70000")], "HTTP_PORT=\"70000\""),
+            (
+                &[("ROUTES", "/a")],
+                "ROUTES=\"/a\" is not valid: entry `/a` has no `=`",
+            ),
+            (
+                &[("ROUTES", "/a=http://a:1"), ("HTTP_PORT", "abc")],
+                "HTTP_PORT=\"abc\"",
+            ),
+            (
+                &[("ROUTES", "/a=http://a:1"), ("HTTP_PORT", "0")],
+                "HTTP_PORT=\"0\"",
+            ),
+            (
+                &[("ROUTES", "/a=http://a:1"), ("HTTP_PORT", "70000")],
+                "HTTP_PORT=\"70000\"",
+            ),
             (
                 &[("ROUTES", "/a=http://a:1"), ("UPSTREAM_TIMEOUT_MS", "-1")],
                 "UPSTREAM_TIMEOUT_MS=\"-1\"",
             ),
             (
-                &[("ROUTES", "/a=http://a:1"), ("UPSTREAM_CONNECT_TIMEOUT_MS", "0")],
+                &[
+                    ("ROUTES", "/a=http://a:1"),
+                    ("UPSTREAM_CONNECT_TIMEOUT_MS", "0"),
+                ],
                 "UPSTREAM_CONNECT_TIMEOUT_MS=\"0\"",
             ),
             // HTTP_PORT is checked first, whatever else is wrong.
@@ -207,7 +222,10 @@ mod tests {
         ];
         for (vars, want) in cases {
             let message = load(vars).unwrap_err().to_string();
-            assert!(message.starts_with(want), "{vars:?}: got {message:?}, want {want:?}");
+            assert!(
+                message.starts_with(want),
+                "{vars:?}: got {message:?}, want {want:?}"
+            );
             assert!(!message.contains('\n'), "one line: {message:?}");
         }
     }

@@ -3,8 +3,8 @@
 
 use hyper::HeaderMap;
 use hyper::header::{
-    CONNECTION, EXPECT, HOST, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION,
-    TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+    CONNECTION, EXPECT, HOST, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
+    TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
 use std::net::IpAddr;
 
@@ -97,10 +97,10 @@ pub fn upstream_request_headers(
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     headers.remove(X_FORWARDED_PREFIX);
     // A catch-all route strips nothing, so there is no prefix to report.
-    if prefix != "/" {
-        if let Ok(value) = HeaderValue::from_str(prefix) {
-            headers.insert(X_FORWARDED_PREFIX, value);
-        }
+    if let Ok(value) = HeaderValue::from_str(prefix)
+        && prefix != "/"
+    {
+        headers.insert(X_FORWARDED_PREFIX, value);
     }
     headers.remove(X_FORWARDED_HOST);
     if let Some(host) = original_host {
@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(request_id(&keep), "abc-123");
         for bad in ["", "two words", &"x".repeat(201)] {
             let id = request_id(&headers(&[("x-request-id", bad)]));
-            assert!(uuid::Uuid::parse_str(id.to_str().unwrap()).is_ok(), "{bad:?} -> {id:?}");
+            assert!(
+                uuid::Uuid::parse_str(id.to_str().unwrap()).is_ok(),
+                "{bad:?} -> {id:?}"
+            );
         }
         let id = request_id(&HeaderMap::new());
         let parsed = uuid::Uuid::parse_str(id.to_str().unwrap()).unwrap();
@@ -140,7 +143,13 @@ mod tests {
 
     #[test]
     fn sets_forwarding_headers() {
-        let cases: [(&[(&str, &str)], &str, &[(&str, Option<&str>)]); 4] = [
+        // (incoming headers, route prefix, expected upstream headers; None = absent)
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            &'a str,
+            &'a [(&'a str, Option<&'a str>)],
+        );
+        let cases: [Case; 4] = [
             (
                 &[("host", "platform:8080"), ("accept", "*/*")],
                 "/authentication",
@@ -155,9 +164,15 @@ mod tests {
                 ],
             ),
             (
-                &[("x-forwarded-for", "1.1.1.1"), ("x-forwarded-for", "2.2.2.2, 3.3.3.3")],
+                &[
+                    ("x-forwarded-for", "1.1.1.1"),
+                    ("x-forwarded-for", "2.2.2.2, 3.3.3.3"),
+                ],
                 "/a",
-                &[("x-forwarded-for", Some("1.1.1.1, 2.2.2.2, 3.3.3.3, 10.1.2.3"))],
+                &[(
+                    "x-forwarded-for",
+                    Some("1.1.1.1, 2.2.2.2, 3.3.3.3, 10.1.2.3"),
+                )],
             ),
             (
                 &[
@@ -185,9 +200,15 @@ mod tests {
                 ],
             ),
             (
-                &[("x-forwarded-prefix", "/spoofed"), ("x-forwarded-proto", "https")],
+                &[
+                    ("x-forwarded-prefix", "/spoofed"),
+                    ("x-forwarded-proto", "https"),
+                ],
                 "/",
-                &[("x-forwarded-prefix", None), ("x-forwarded-proto", Some("http"))],
+                &[
+                    ("x-forwarded-prefix", None),
+                    ("x-forwarded-proto", Some("http")),
+                ],
             ),
         ];
         let rid = HeaderValue::from_static("rid");

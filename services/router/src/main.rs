@@ -35,7 +35,9 @@ fn main() -> ExitCode {
         [] => serve(),
         [command] if command == "healthcheck" => healthcheck(),
         _ => {
-            eprintln!("router: usage: router [healthcheck] (configuration comes from the environment)");
+            eprintln!(
+                "router: usage: router [healthcheck] (configuration comes from the environment)"
+            );
             ExitCode::from(EXIT_CONFIG)
         }
     }
@@ -75,7 +77,10 @@ fn serve() -> ExitCode {
         .with_writer(std::io::stdout)
         .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             error!(%error, "cannot start the async runtime");
@@ -92,7 +97,11 @@ fn serve() -> ExitCode {
             }
         };
         for route in config.routes.routes() {
-            let upstreams: Vec<&str> = route.upstreams.iter().map(|u| u.authority.as_str()).collect();
+            let upstreams: Vec<&str> = route
+                .upstreams
+                .iter()
+                .map(|u| u.authority.as_str())
+                .collect();
             info!(prefix = %route.prefix, upstreams = %upstreams.join("|"), "route");
         }
         info!(

@@ -76,7 +76,11 @@ impl Proxy {
     }
 
     /// Answers one request from `client`. Never fails: every problem is a JSON answer.
-    pub async fn handle(&self, client: SocketAddr, request: Request<Incoming>) -> Response<ResponseBody> {
+    pub async fn handle(
+        &self,
+        client: SocketAddr,
+        request: Request<Incoming>,
+    ) -> Response<ResponseBody> {
         let started = Instant::now();
         let request_id = request_id(request.headers());
         let method = request.method().clone();
@@ -84,13 +88,18 @@ impl Proxy {
         let mut trail = Trail::default();
 
         let mut response = self.route(client, request, &request_id, &mut trail).await;
-        response.headers_mut().insert(X_REQUEST_ID, request_id.clone());
+        response
+            .headers_mut()
+            .insert(X_REQUEST_ID, request_id.clone());
 
         let ms = started.elapsed().as_millis();
         let status = response.status().as_u16();
         let route = trail.route.as_deref().unwrap_or("-");
         let upstream = trail.upstream.as_deref().unwrap_or("-");
-        let addr = trail.addr.map(|a| a.to_string()).unwrap_or_else(|| "-".into());
+        let addr = trail
+            .addr
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "-".into());
         let request_id = request_id.to_str().unwrap_or("-");
         if trail.route.is_none() && status == 200 {
             // The router's own health answer, asked for every second by Docker.
@@ -152,8 +161,8 @@ impl Proxy {
                 *outgoing.uri_mut() = uri;
                 *outgoing.version_mut() = Version::HTTP_11;
                 *outgoing.headers_mut() = headers.clone();
-                let host = HeaderValue::from_str(&upstream.authority)
-                    .map_err(|_| Failure::BadTarget)?;
+                let host =
+                    HeaderValue::from_str(&upstream.authority).map_err(|_| Failure::BadTarget)?;
                 outgoing.headers_mut().insert(HOST, host);
 
                 match self.client.request(outgoing).await {
@@ -165,7 +174,8 @@ impl Proxy {
                             error = %error_chain(&error),
                             "could not connect to upstream"
                         );
-                        self.balancer.connect_failed(found.index, candidate.upstream);
+                        self.balancer
+                            .connect_failed(found.index, candidate.upstream);
                         last_connect_error = Some(error);
                     }
                     Err(error) => return Err(Failure::Exchange(error)),
@@ -189,7 +199,12 @@ impl Proxy {
         }
     }
 
-    fn failure_response(&self, failure: Failure, prefix: &str, trail: &Trail) -> Response<ResponseBody> {
+    fn failure_response(
+        &self,
+        failure: Failure,
+        prefix: &str,
+        trail: &Trail,
+    ) -> Response<ResponseBody> {
         match failure {
             Failure::Unresolvable => json_reply::error(
                 StatusCode::BAD_GATEWAY,
@@ -214,9 +229,10 @@ impl Proxy {
                     format!("Upstream of {prefix} closed the connection without an answer"),
                 )
             }
-            Failure::BadTarget => {
-                json_reply::error(StatusCode::BAD_REQUEST, "Request target cannot be forwarded")
-            }
+            Failure::BadTarget => json_reply::error(
+                StatusCode::BAD_REQUEST,
+                "Request target cannot be forwarded",
+            ),
         }
     }
 }
@@ -245,10 +261,10 @@ fn upstream_response(response: Response<Incoming>) -> Response<ResponseBody> {
 fn is_timeout(error: &(dyn StdError + 'static)) -> bool {
     let mut source = Some(error);
     while let Some(current) = source {
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return true;
         }
         source = current.source();
     }

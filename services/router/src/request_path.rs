@@ -120,9 +120,8 @@ impl RequestPath {
             path.push('/');
             path.push_str(&segment.raw);
         }
-        if path.is_empty() {
-            path.push('/');
-        } else if self.trailing_slash {
+        // Nothing left is the root; a trailing slash is kept.
+        if path.is_empty() || self.trailing_slash {
             path.push('/');
         }
         Some(path)
@@ -268,7 +267,11 @@ mod tests {
             ("/a/b/c", &["a", "b"], Some("/c")),
             ("/a/c", &["a", "b"], None),
             ("/anything/here", &[], Some("/anything/here")),
-            ("/authentic%61tion/token", &["authentication"], Some("/token")),
+            (
+                "/authentic%61tion/token",
+                &["authentication"],
+                Some("/token"),
+            ),
         ];
         for (raw, pre, want) in cases {
             let path = RequestPath::parse(raw).unwrap();
@@ -291,7 +294,11 @@ mod tests {
             ("/healthz", false),
         ];
         for (raw, want) in cases {
-            assert_eq!(RequestPath::parse(raw).unwrap().is(&["health"]), want, "{raw}");
+            assert_eq!(
+                RequestPath::parse(raw).unwrap().is(&["health"]),
+                want,
+                "{raw}"
+            );
         }
     }
 }

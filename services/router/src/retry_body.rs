@@ -48,7 +48,7 @@ impl RetryBody {
         untouched.then(|| AttemptBody {
             slot: Arc::clone(&self.slot),
             taken: None,
-            size_hint: self.size_hint.clone(),
+            size_hint: self.size_hint,
             is_end_stream: self.is_end_stream,
         })
     }
@@ -90,11 +90,13 @@ impl Body for AttemptBody {
     fn size_hint(&self) -> SizeHint {
         match &self.taken {
             Some(body) => body.size_hint(),
-            None => self.size_hint.clone(),
+            None => self.size_hint,
         }
     }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -52,7 +52,9 @@ pub enum RoutesError {
     #[error("prefix `{0}` must start with /")]
     PrefixNotAbsolute(String),
     /// A prefix with characters or segments that a request path could never match plainly.
-    #[error("prefix `{0}` may not contain empty, `.` or `..` segments, `%`, `?`, `#`, `\\` or blanks")]
+    #[error(
+        "prefix `{0}` may not contain empty, `.` or `..` segments, `%`, `?`, `#`, `\\` or blanks"
+    )]
     BadPrefix(String),
     /// The router's own health path.
     #[error("prefix `{0}` is taken: the router answers {HEALTH_PATH} itself")]
@@ -100,7 +102,7 @@ impl RouteTable {
             return Err(RoutesError::Empty);
         }
         // Longest prefix first, so the first match is the most specific one.
-        routes.sort_by(|a, b| b.segments.len().cmp(&a.segments.len()));
+        routes.sort_by_key(|route| std::cmp::Reverse(route.segments.len()));
         Ok(RouteTable { routes })
     }
 
@@ -203,12 +205,18 @@ mod tests {
             ("a=http://a:1", RoutesError::PrefixNotAbsolute("a".into())),
             ("=http://a:1", RoutesError::PrefixNotAbsolute("".into())),
             ("/a//b=http://a:1", RoutesError::BadPrefix("/a//b".into())),
-            ("/a/../b=http://a:1", RoutesError::BadPrefix("/a/../b".into())),
+            (
+                "/a/../b=http://a:1",
+                RoutesError::BadPrefix("/a/../b".into()),
+            ),
             ("/./b=http://a:1", RoutesError::BadPrefix("/./b".into())),
             ("/a%2fb=http://a:1", RoutesError::BadPrefix("/a%2fb".into())),
             ("/a?x=http://a:1", RoutesError::BadPrefix("/a?x".into())),
             ("/a b=http://a:1", RoutesError::BadPrefix("/a b".into())),
-            ("/health=http://a:1", RoutesError::ReservedPrefix("/health".into())),
+            (
+                "/health=http://a:1",
+                RoutesError::ReservedPrefix("/health".into()),
+            ),
             (
                 "/a=http://a:1,/a/=http://b:1",
                 RoutesError::DuplicatePrefix("/a".into()),
@@ -252,11 +260,20 @@ mod tests {
             ("/authentication/token", Some(("/authentication", "/token"))),
             ("/authentication/a%20b", Some(("/authentication", "/a%20b"))),
             ("/authenticationX", Some(("/", "/authenticationX"))),
-            ("/transactions/transactions", Some(("/transactions", "/transactions"))),
+            (
+                "/transactions/transactions",
+                Some(("/transactions", "/transactions")),
+            ),
             ("/transactions/admin", Some(("/transactions/admin", "/"))),
             ("/transactions/admin/x", Some(("/transactions/admin", "/x"))),
-            ("/transactions/administrator", Some(("/transactions", "/administrator"))),
-            ("/transactions//admin/./x", Some(("/transactions/admin", "/x"))),
+            (
+                "/transactions/administrator",
+                Some(("/transactions", "/administrator")),
+            ),
+            (
+                "/transactions//admin/./x",
+                Some(("/transactions/admin", "/x")),
+            ),
             ("/other", Some(("/", "/other"))),
             ("/", Some(("/", "/"))),
         ];

@@ -111,7 +111,10 @@ mod tests {
     fn refuses_bad_urls() {
         let cases = [
             ("", UpstreamError::Empty),
-            ("auth-api:5000", UpstreamError::NotAUrl("auth-api:5000".into())),
+            (
+                "auth-api:5000",
+                UpstreamError::NotAUrl("auth-api:5000".into()),
+            ),
             ("not a url", UpstreamError::NotAUrl("not a url".into())),
             (
                 "https://auth-api",

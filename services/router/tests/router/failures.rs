@@ -1,0 +1,130 @@
+//! Errors: always JSON, always quick, never a side door.
+
+use crate::harness::{EchoServer, RouterProcess, SilentServer, free_port, get_request};
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_404_json_without_a_route() {
+    let auth = EchoServer::start("auth").await;
+    let routes = format!("/authentication={}", auth.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    for path in ["/x", "/", "/authenticationX", "/auth/token"] {
+        let response = router.get(path, &[]).await;
+        let error = response.assert_json_error(404);
+        assert_eq!(error, format!("No route for {path}"));
+        assert!(response.header("x-request-id").is_some(), "{path}");
+    }
+    assert_eq!(auth.hits(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_health_itself() {
+    let auth = EchoServer::start("auth").await;
+    let routes = format!("/={}", auth.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let response = router.get("/health", &[]).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json(), serde_json::json!({ "healthy": true }));
+    // Even a catch-all route does not take /health; anything below it is routed.
+    assert_eq!(auth.hits(), 0);
+    let response = router.get("/health/deep", &[]).await;
+    assert_eq!(response.json()["path"], "/health/deep");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_502_json_quickly_for_a_dead_upstream() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let routes = format!("/transactions={dead}");
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let started = Instant::now();
+    let response = router.get("/transactions/transactions", &[]).await;
+    let elapsed = started.elapsed();
+    let error = response.assert_json_error(502);
+    assert!(error.contains("/transactions"), "{error}");
+    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_504_json_in_time_for_a_silent_upstream() {
+    let silent = SilentServer::start().await;
+    let routes = format!("/loyalty={}", silent.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes), ("UPSTREAM_TIMEOUT_MS", "300")]).await;
+
+    let started = Instant::now();
+    let response = router.get("/loyalty/balance", &[]).await;
+    let elapsed = started.elapsed();
+    let error = response.assert_json_error(504);
+    assert!(error.contains("300 ms"), "{error}");
+    assert!(
+        elapsed >= Duration::from_millis(290),
+        "took only {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_replica_is_skipped_for_a_live_one() {
+    let live = EchoServer::start("live").await;
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let routes = format!("/loyalty={dead}|{}", live.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    // Half the round-robin choices land on the dead replica first; every request must
+    // still be answered by the live one, since nothing was sent before the connect failed.
+    for _ in 0..6 {
+        let response = router.get("/loyalty/balance", &[]).await;
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.json()["name"], "live");
+    }
+    let post =
+        b"POST /loyalty/x HTTP/1.1\r\nHost: p\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc";
+    for _ in 0..2 {
+        let seen = router.send(post).await.json();
+        assert_eq!(
+            (seen["name"].as_str(), seen["body_len"].as_u64()),
+            (Some("live"), Some(3))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_traversal_instead_of_side_routing() {
+    let auth = EchoServer::start("auth").await;
+    let transactions = EchoServer::start("transactions").await;
+    let routes = format!(
+        "/authentication={},/transactions={}",
+        auth.url(),
+        transactions.url()
+    );
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    for path in [
+        "/authentication/../transactions/x",
+        "/authentication/./../transactions/x",
+        "/authentication/%2e%2e/transactions/x",
+        "/authentication/%2E%2E/transactions/x",
+        "/authentication/.%2e/transactions/x",
+        "/authentication%2f..%2ftransactions/x",
+        "/authentication/%252e%252e/transactions/x",
+        "/nothing/../transactions/x",
+        "/authentication/..",
+    ] {
+        let response = router.get(path, &[]).await;
+        response.assert_json_error(400);
+    }
+    assert_eq!((auth.hits(), transactions.hits()), (0, 0));
+
+    // The path `*` of `OPTIONS *` is no path: refused as well.
+    let response = router
+        .send(b"OPTIONS * HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
+        .await;
+    response.assert_json_error(400);
+
+    // A request target in absolute form is routed on its path like any other.
+    let request = get_request("http://platform.test/authentication/token", &[]);
+    let response = router.send(&request).await;
+    assert_eq!(response.json()["path"], "/token");
+}

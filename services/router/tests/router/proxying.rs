@@ -1,0 +1,193 @@
+//! What reaches the upstream, and what comes back, when all goes well.
+
+use crate::harness::{EchoServer, RouterProcess};
+use std::collections::HashMap;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strips_the_prefix_and_keeps_the_query() {
+    let auth = EchoServer::start("auth").await;
+    let transactions = EchoServer::start("transactions").await;
+    let routes = format!(
+        "/authentication={},/transactions={}",
+        auth.url(),
+        transactions.url()
+    );
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let cases = [
+        ("/authentication/token", "auth", "/token", None),
+        ("/authentication", "auth", "/", None),
+        ("/authentication/", "auth", "/", None),
+        ("/authentication/a/b/", "auth", "/a/b/", None),
+        (
+            "/authentication/token?x=1&y=a%20b",
+            "auth",
+            "/token",
+            Some("x=1&y=a%20b"),
+        ),
+        ("/authentication?next=/x", "auth", "/", Some("next=/x")),
+        (
+            "/transactions/transactions",
+            "transactions",
+            "/transactions",
+            None,
+        ),
+        (
+            "//transactions//./transactions",
+            "transactions",
+            "/transactions",
+            None,
+        ),
+    ];
+    for (path, name, upstream_path, query) in cases {
+        let response = router.get(path, &[]).await;
+        assert_eq!(response.status, 200, "{path}: {response:?}");
+        let seen = response.json();
+        assert_eq!(seen["name"], name, "{path}");
+        assert_eq!(seen["path"], upstream_path, "{path}");
+        assert_eq!(seen["query"].as_str(), query, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn longest_prefix_wins_on_whole_segments() {
+    let api = EchoServer::start("api").await;
+    let admin = EchoServer::start("admin").await;
+    let routes = format!("/api={},/api/admin={}", api.url(), admin.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let cases = [
+        ("/api/x", Some(("api", "/x"))),
+        ("/api/admin", Some(("admin", "/"))),
+        ("/api/admin/users", Some(("admin", "/users"))),
+        ("/api/administrator", Some(("api", "/administrator"))),
+        ("/apix", None),
+    ];
+    for (path, want) in cases {
+        let response = router.get(path, &[]).await;
+        match want {
+            Some((name, upstream_path)) => {
+                assert_eq!(response.status, 200, "{path}: {response:?}");
+                let seen = response.json();
+                assert_eq!(
+                    (seen["name"].as_str(), seen["path"].as_str()),
+                    (Some(name), Some(upstream_path)),
+                    "{path}"
+                );
+            }
+            None => {
+                response.assert_json_error(404);
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sets_forwarding_headers_and_the_request_id() {
+    let auth = EchoServer::start("auth").await;
+    let routes = format!("/authentication={}", auth.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    // No incoming id: the router makes a UUID v4, sends it upstream and returns it.
+    let response = router.get("/authentication/token", &[]).await;
+    assert_eq!(response.status, 200);
+    let seen = response.json();
+    let headers = &seen["headers"];
+    assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(headers["x-forwarded-proto"], "http");
+    assert_eq!(headers["x-forwarded-prefix"], "/authentication");
+    assert_eq!(headers["x-forwarded-host"], "platform.test");
+    // The Host the upstream sees is the upstream URL's, not the client's.
+    assert_eq!(headers["host"], auth.addr.to_string());
+    let id = response
+        .header("x-request-id")
+        .expect("x-request-id in the response");
+    assert_eq!(headers["x-request-id"], id);
+    let uuid = uuid::Uuid::parse_str(id).expect("a UUID");
+    assert_eq!(uuid.get_version_num(), 4);
+
+    // An incoming id and forwarding chain are passed on.
+    let response = router
+        .get(
+            "/authentication/token",
+            &[
+                ("X-Request-Id", "req-42"),
+                ("X-Forwarded-For", "203.0.113.9"),
+            ],
+        )
+        .await;
+    let seen = response.json();
+    assert_eq!(seen["headers"]["x-request-id"], "req-42");
+    assert_eq!(response.header("x-request-id"), Some("req-42"));
+    assert_eq!(seen["headers"]["x-forwarded-for"], "203.0.113.9, 127.0.0.1");
+
+    // Hop-by-hop headers stop at the router.
+    let response = router
+        .get(
+            "/authentication/token",
+            &[
+                ("Connection", "close, X-Hop"),
+                ("X-Hop", "1"),
+                ("Keep-Alive", "timeout=5"),
+            ],
+        )
+        .await;
+    let seen = response.json();
+    assert!(seen["headers"].get("x-hop").is_none(), "{seen}");
+    assert!(seen["headers"].get("keep-alive").is_none(), "{seen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_request_bodies_through() {
+    let auth = EchoServer::start("auth").await;
+    let routes = format!("/authentication={}", auth.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let form = "username=alice&password=password";
+    let request = format!(
+        "POST /authentication/token HTTP/1.1\r\nHost: platform.test\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    let seen = router.send(request.as_bytes()).await.json();
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["body_len"], form.len());
+    assert_eq!(
+        seen["headers"]["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+
+    // A chunked body of 1 MiB arrives whole.
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut request = b"POST /authentication/upload HTTP/1.1\r\nHost: platform.test\r\n\
+        Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        .to_vec();
+    for _ in 0..16 {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(&chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let seen = router.send(&request).await.json();
+    assert_eq!(seen["body_len"], 16 * 64 * 1024);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spreads_requests_over_replicas() {
+    let first = EchoServer::start("first").await;
+    let second = EchoServer::start("second").await;
+    let routes = format!("/loyalty={}|{}", first.url(), second.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for _ in 0..20 {
+        let response = router.get("/loyalty/balance", &[]).await;
+        assert_eq!(response.status, 200, "{response:?}");
+        let name = response.json()["name"].as_str().unwrap().to_owned();
+        *counts.entry(name).or_default() += 1;
+    }
+    // Round-robin: an even split.
+    assert_eq!(counts.get("first"), Some(&10), "{counts:?}");
+    assert_eq!(counts.get("second"), Some(&10), "{counts:?}");
+    assert_eq!((first.hits(), second.hits()), (10, 10));
+}
