@@ -103,9 +103,9 @@ impl Proxy {
         let request_id = request_id.to_str().unwrap_or("-");
         if trail.route.is_none() && status == 200 {
             // The router's own health answer, asked for every second by Docker.
-            debug!(%method, %path, status, ms, request_id, "health");
+            debug!(%method, %path, status, ms, %request_id, "health");
         } else {
-            info!(%method, %path, route, upstream, %addr, status, ms, request_id, "request");
+            info!(%method, %path, %route, %upstream, %addr, status, ms, %request_id, "request");
         }
         response
     }
@@ -254,6 +254,8 @@ fn health(method: &Method) -> Response<ResponseBody> {
 fn upstream_response(response: Response<Incoming>) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
+    // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
+    parts.version = Version::HTTP_11;
     Response::from_parts(parts, body.boxed())
 }
 

@@ -66,6 +66,7 @@ pub async fn serve(listener: TcpListener, proxy: Arc<Proxy>, shutdown: impl Futu
     }
 
     drop(listener);
+    while connections.try_join_next().is_some() {}
     let open = connections.len();
     info!(open_connections = open, "shutting down");
     let _ = stop_tx.send(true);
