@@ -38,6 +38,8 @@ pub enum UsersError {
     DuplicateId(i64),
     #[error("a user has an empty username")]
     EmptyUsername,
+    #[error("user `{0}` has id {1}: ids must be positive integers")]
+    NonPositiveId(String, i64),
 }
 
 /// All users, by username.
@@ -60,6 +62,10 @@ impl Users {
         for user in list {
             if user.username.trim().is_empty() {
                 return Err(UsersError::EmptyUsername);
+            }
+            // Balances and queue entries are keyed by a positive user id downstream.
+            if user.id < 1 {
+                return Err(UsersError::NonPositiveId(user.username, user.id));
             }
             if !ids.insert(user.id) {
                 return Err(UsersError::DuplicateId(user.id));
@@ -149,6 +155,10 @@ mod tests {
                 r#"[{"id": 1, "username": "a", "password": "p", "can_transact": true},
                     {"id": 1, "username": "b", "password": "q", "can_transact": false}]"#,
                 "user id 1 appears more than once",
+            ),
+            (
+                r#"[{"id": 0, "username": "z", "password": "p", "can_transact": true}]"#,
+                "user `z` has id 0: ids must be positive integers",
             ),
             (
                 r#"[{"id": 1, "username": " ", "password": "p", "can_transact": true}]"#,

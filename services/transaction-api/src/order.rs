@@ -32,6 +32,13 @@ impl Order {
         let claims = keys
             .verify(token)
             .map_err(|error| ApiError::unprocessable(error.to_string()))?;
+        // The worker keys balances by user id and refuses entries without a positive one;
+        // a token from another issuer sharing the secret must not get that far.
+        if claims.user_id < 1 {
+            return Err(ApiError::unprocessable(
+                "Invalid claims: `user_id` must be a positive integer",
+            ));
+        }
         if !claims.can_transact {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "User cannot transact"));
         }
@@ -80,6 +87,7 @@ mod tests {
         let expired = token(1, true, now() - 10, SECRET);
         let foreign = token(1, true, now() + 60, "another-secret");
         let barred = token(3, false, now() + 60, SECRET);
+        let nobody = token(0, true, now() + 60, SECRET);
         // Each request is wrong in every way from its row's check on, so a check running
         // too early or too late shows as the wrong message.
         let cases: Vec<Case> = vec![
@@ -145,6 +153,10 @@ mod tests {
             (
                 vec![("token", &foreign), ("amount", "2000"), ("currency", "GBP")],
                 Err((422, "Signature verification failed")),
+            ),
+            (
+                vec![("token", &nobody), ("amount", "2000"), ("currency", "GBP")],
+                Err((422, "Invalid claims: `user_id` must be a positive integer")),
             ),
             (
                 vec![("token", &barred), ("amount", "2000"), ("currency", "GBP")],
