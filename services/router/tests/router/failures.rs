@@ -1,6 +1,6 @@
 //! Errors: always JSON, always quick, never a side door.
 
-use crate::harness::{EchoServer, RouterProcess, SilentServer, free_port, get_request};
+use crate::harness::{EchoServer, RawServer, RouterProcess, SilentServer, free_port, get_request};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,4 +127,30 @@ async fn refuses_traversal_instead_of_side_routing() {
     let request = get_request("http://platform.test/authentication/token", &[]);
     let response = router.send(&request).await;
     assert_eq!(response.json()["path"], "/token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_502_json_for_an_unresolvable_upstream() {
+    // `.invalid` never resolves (RFC 6761).
+    let routes = "/auth=http://no-such-host.invalid:5000";
+    let router = RouterProcess::start(&[("ROUTES", routes), ("UPSTREAM_TIMEOUT_MS", "3000")]).await;
+    let started = Instant::now();
+    let response = router.get("/auth/token", &[]).await;
+    let error = response.assert_json_error(502);
+    assert!(error.contains("could not be resolved"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_502_json_when_the_upstream_hangs_up() {
+    // Accepts, reads, and closes without a word.
+    let rude = RawServer::start(b"").await;
+    let routes = format!("/x={}", rude.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+    let response = router.get("/x/y", &[]).await;
+    response.assert_json_error(502);
 }

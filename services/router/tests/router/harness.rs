@@ -64,7 +64,7 @@ impl RouterProcess {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("router exited early with {status}:\n{}", self.log_text());
             }
-            if let Ok(response) = try_send(self.port, &get_request("/health", &[])).await
+            if let Ok(response) = send_to(self.port, &get_request("/health", &[])).await
                 && response.status == 200
             {
                 return;
@@ -85,7 +85,7 @@ impl RouterProcess {
 
     /// Sends a raw request (it must ask for `Connection: close`).
     pub async fn send(&self, request: &[u8]) -> RawResponse {
-        match try_send(self.port, request).await {
+        match send_to(self.port, request).await {
             Ok(response) => response,
             Err(error) => panic!("request to router failed: {error}\n{}", self.log_text()),
         }
@@ -132,6 +132,7 @@ impl Drop for RouterProcess {
 /// A response as read off the wire.
 #[derive(Debug)]
 pub struct RawResponse {
+    pub version: String,
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -179,7 +180,8 @@ pub fn get_request(path: &str, headers: &[(&str, &str)]) -> Vec<u8> {
     request.into_bytes()
 }
 
-async fn try_send(port: u16, request: &[u8]) -> Result<RawResponse, String> {
+/// Sends a raw request to 127.0.0.1:`port` and reads the whole answer.
+pub async fn send_to(port: u16, request: &[u8]) -> Result<RawResponse, String> {
     let exchange = async {
         let mut stream = TcpStream::connect(("127.0.0.1", port))
             .await
@@ -208,6 +210,7 @@ fn parse_response(raw: &[u8]) -> Result<RawResponse, String> {
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
+    let version = status_line.split(' ').next().unwrap_or_default().to_owned();
     let status = status_line
         .split(' ')
         .nth(1)
@@ -225,6 +228,7 @@ fn parse_response(raw: &[u8]) -> Result<RawResponse, String> {
         body = dechunk(&body)?;
     }
     Ok(RawResponse {
+        version,
         status,
         headers,
         body,
@@ -251,7 +255,8 @@ fn dechunk(mut raw: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// An upstream that answers every request with a JSON description of what it received:
-/// `{"name", "method", "path", "query", "headers": {name: value}, "body_len"}`.
+/// `{"name", "method", "path", "query", "headers": {name: value}, "body_len"}`. A query
+/// parameter `delay_ms=N` makes it wait N ms first.
 pub struct EchoServer {
     pub addr: SocketAddr,
     hits: Arc<AtomicUsize>,
@@ -298,6 +303,15 @@ async fn echo(
     body: Bytes,
 ) -> axum::Json<Value> {
     hits.fetch_add(1, Ordering::SeqCst);
+    let delay = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("delay_ms="))
+        .and_then(|ms| ms.parse().ok());
+    if let Some(ms) = delay {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let headers: serde_json::Map<String, Value> = headers
         .iter()
         .map(|(n, v)| (n.to_string(), json!(String::from_utf8_lossy(v.as_bytes()))))
@@ -310,6 +324,41 @@ async fn echo(
         "headers": headers,
         "body_len": body.len(),
     }))
+}
+
+/// An upstream that answers every request with a fixed raw HTTP response, then closes.
+pub struct RawServer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl RawServer {
+    /// Starts one on a free 127.0.0.1 port, answering `response`.
+    pub async fn start(response: &'static [u8]) -> RawServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = [0u8; 4096];
+                    let _ = stream.read(&mut buffer).await;
+                    let _ = stream.write_all(response).await;
+                });
+            }
+        });
+        RawServer { addr, task }
+    }
+
+    /// `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// An upstream that accepts connections and never answers.

@@ -1,6 +1,6 @@
 //! What reaches the upstream, and what comes back, when all goes well.
 
-use crate::harness::{EchoServer, RouterProcess};
+use crate::harness::{EchoServer, RawServer, RouterProcess};
 use std::collections::HashMap;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,4 +190,23 @@ async fn spreads_requests_over_replicas() {
     assert_eq!(counts.get("first"), Some(&10), "{counts:?}");
     assert_eq!(counts.get("second"), Some(&10), "{counts:?}");
     assert_eq!((first.hits(), second.hits()), (10, 10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_upstream_answers_back_without_hop_by_hop_headers() {
+    let old = RawServer::start(
+        b"HTTP/1.0 201 Created\r\nContent-Type: application/json\r\nX-Hop: 1\r\n\
+          Connection: X-Hop\r\nKeep-Alive: timeout=5\r\nContent-Length: 11\r\n\r\n{\"ok\":true}",
+    )
+    .await;
+    let routes = format!("/old={}", old.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+    let response = router.get("/old/thing", &[]).await;
+    assert_eq!(response.status, 201);
+    // The client spoke HTTP/1.1 to the router; the backend's HTTP/1.0 does not leak.
+    assert_eq!(response.version, "HTTP/1.1");
+    assert_eq!(response.json(), serde_json::json!({ "ok": true }));
+    assert_eq!(response.header("x-hop"), None);
+    assert_eq!(response.header("keep-alive"), None);
+    assert!(response.header("x-request-id").is_some());
 }

@@ -1,6 +1,6 @@
 //! Starting, refusing to start, the health check command and stopping.
 
-use crate::harness::{RouterProcess, free_port, run_to_exit};
+use crate::harness::{EchoServer, RouterProcess, free_port, run_to_exit};
 use std::process::Command;
 use std::time::Duration;
 
@@ -109,6 +109,47 @@ async fn stops_cleanly_on_sigterm() {
     );
     assert!(
         router.log_text().contains("router stopped"),
+        "{}",
+        router.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finishes_the_request_in_hand_before_stopping() {
+    let slow = EchoServer::start("slow").await;
+    let routes = format!("/slow={}", slow.url());
+    let mut router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let port = router.port;
+    let in_flight = tokio::spawn(async move {
+        let request = crate::harness::get_request("/slow/x?delay_ms=800", &[]);
+        crate::harness::send_to(port, &request).await
+    });
+    // Wait until the request is with the upstream, then ask the router to stop.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while slow.hits() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "request never reached upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &router.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the request in hand is answered");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["name"], "slow");
+    let exit = router.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(
+        exit.and_then(|s| s.code()),
+        Some(0),
         "{}",
         router.log_text()
     );
