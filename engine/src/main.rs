@@ -1,1 +1,377 @@
-fn main() {}
+//! The `yoyoform` command: the only place that prints and picks exit codes.
+//!
+//! Exit codes: 0 success (for `plan --detailed-exitcode`: no changes), 1 error,
+//! 2 (`plan --detailed-exitcode` only) the plan has changes.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::{Parser, Subcommand};
+use engine::apply::{self, Applier, Event, Outcome};
+use engine::config::model::Config;
+use engine::config::{self, Overrides};
+use engine::graph::Graph;
+use engine::plan::{self, Action, OutputChange, Plan, Style};
+use engine::refresh::refresh;
+use engine::resolve::image_tags;
+
+/// Declare the Yoyo platform's development environment in env.toml; plan, apply and
+/// destroy it on Docker.
+#[derive(Debug, Parser)]
+#[command(name = "yoyoform", version)]
+struct Cli {
+    /// The environment file.
+    #[arg(short = 'f', long = "file", global = true, default_value = "env.toml")]
+    file: PathBuf,
+    /// Project name used in Docker names and labels (overrides `[project] name`).
+    #[arg(long, global = true, env = "YOYOFORM_PROJECT")]
+    project: Option<String>,
+    /// Set a variable, NAME=VALUE (also YOYOFORM_VAR_NAME=VALUE). Repeatable.
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// The state file [default: .yoyoform/<project>.state.json beside the env file].
+    #[arg(long, global = true)]
+    state: Option<PathBuf>,
+    /// No colours in the output.
+    #[arg(long, global = true)]
+    no_color: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check env.toml without touching Docker or the state file.
+    Validate,
+    /// Show what apply would change. Reads Docker; changes nothing.
+    Plan {
+        /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Make Docker match env.toml.
+    Apply {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// How many changes may run at once.
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
+    },
+    /// Remove everything yoyoform made for this project.
+    Destroy {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Keep the images yoyoform built (faster next apply).
+        #[arg(long)]
+        keep_images: bool,
+    },
+    /// Print the outputs recorded by the last apply.
+    Output {
+        /// Print only this output's value.
+        name: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let style = Style {
+        color: !cli.no_color && std::io::stdout().is_terminal(),
+    };
+    match &cli.command {
+        Command::Validate => {
+            load(&cli)?;
+            println!("Success! The configuration is valid.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan { detailed_exitcode } => {
+            let session = Session::open(&cli, "plan").await?;
+            let plan = session.plan()?;
+            print!("{}", plan::render(&plan, style));
+            Ok(if *detailed_exitcode && !plan.is_empty() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Apply {
+            auto_approve,
+            parallelism,
+        } => {
+            let session = Session::open(&cli, "apply").await?;
+            let plan = session.plan()?;
+            print!("{}", plan::render(&plan, style));
+            if !plan.is_empty() {
+                confirm("apply", *auto_approve)?;
+            }
+            let applier = session.applier();
+            let outcome = apply::apply(applier.clone(), &plan, *parallelism).await;
+            let outputs = applier.outputs();
+            session.record_outputs(&outputs)?;
+            report("Apply", &outcome);
+            if outcome.failures.is_empty() && !outputs.is_empty() {
+                println!("\nOutputs:\n\n{}", plan::render_outputs(&outputs));
+            }
+            Ok(exit_code(&outcome))
+        }
+        Command::Destroy {
+            auto_approve,
+            keep_images,
+        } => {
+            let session = Session::open(&cli, "destroy").await?;
+            let plan = plan::destroy(&session.prior, &session.actual);
+            print!("{}", plan::render(&plan, style));
+            if !plan.is_empty() {
+                confirm("destroy", *auto_approve)?;
+            }
+            let applier = session.applier();
+            let mut outcome = apply::apply(applier, &plan, 10).await;
+            if outcome.failures.is_empty() {
+                // Whatever carries the project's label goes too: objects of an apply that was
+                // interrupted before it could record them, and the images yoyoform built.
+                let swept = resources::sweep::remove_project(
+                    &session.docker,
+                    &session.config.project,
+                    *keep_images,
+                )
+                .await
+                .context("removing what is left with the project's label")?;
+                outcome.destroyed += swept.containers.len();
+                session.record_outputs(&BTreeMap::new())?;
+            }
+            report("Destroy", &outcome);
+            Ok(exit_code(&outcome))
+        }
+        Command::Output { name } => {
+            let config = load(&cli)?;
+            let state = state::read_unlocked(state_path(&cli, &config))?;
+            match name {
+                Some(name) => {
+                    let output = state
+                        .outputs
+                        .get(name)
+                        .ok_or_else(|| anyhow!("no output named `{name}` in the state file"))?;
+                    println!("{}", output.value);
+                }
+                None => {
+                    let outputs = state
+                        .outputs
+                        .iter()
+                        .map(|(name, output)| {
+                            let change = OutputChange {
+                                value: Some(output.value.clone()),
+                                sensitive: output.sensitive,
+                            };
+                            (name.clone(), change)
+                        })
+                        .collect();
+                    print!("{}", plan::render_outputs(&outputs));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Loads and validates env.toml with the command line's overrides.
+fn load(cli: &Cli) -> anyhow::Result<Config> {
+    let mut overrides = Overrides::new();
+    overrides.project = cli.project.clone();
+    overrides.add_environment(std::env::vars());
+    for argument in &cli.vars {
+        overrides.add_flag(argument)?;
+    }
+    config::load(&cli.file, &overrides).map_err(|diagnostics| {
+        let count = diagnostics.len();
+        let plural = if count == 1 { "" } else { "s" };
+        anyhow!("{diagnostics}\n{count} problem{plural} in `{}`; nothing was changed", cli.file.display())
+    })
+}
+
+fn state_path(cli: &Cli, config: &Config) -> PathBuf {
+    cli.state.clone().unwrap_or_else(|| {
+        config
+            .root
+            .join(".yoyoform")
+            .join(format!("{}.state.json", config.project))
+    })
+}
+
+/// A command's view of the world: env.toml, the locked state file, and Docker's answer
+/// for every recorded instance.
+struct Session {
+    config: Config,
+    graph: Graph,
+    state: Arc<state::LockedState>,
+    prior: state::State,
+    docker: resources::Docker,
+    actual: BTreeMap<String, engine::refresh::Actual>,
+    images: BTreeMap<config::model::Address, String>,
+}
+
+impl Session {
+    async fn open(cli: &Cli, operation: &str) -> anyhow::Result<Session> {
+        let config = load(cli)?;
+        let graph = Graph::build(&config).map_err(|cycle| anyhow!("{cycle}"))?;
+        let path = state_path(cli, &config);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("creating `{}`", folder.display()))?;
+        }
+        let state = state::StateFile::new(&path)
+            .writer_version(env!("CARGO_PKG_VERSION"))
+            .open(operation)?;
+        let prior = state.state();
+        let docker = resources::Docker::connect().await?;
+        let actual = refresh(&docker, &prior).await?;
+        let images = image_tags(&config).map_err(|error| anyhow!(error))?;
+        Ok(Session {
+            config,
+            graph,
+            state: Arc::new(state),
+            prior,
+            docker,
+            actual,
+            images,
+        })
+    }
+
+    fn plan(&self) -> anyhow::Result<Plan> {
+        plan::build(&plan::Planner {
+            config: &self.config,
+            graph: &self.graph,
+            images: &self.images,
+            prior: &self.prior,
+            actual: &self.actual,
+        })
+        .map_err(|error| anyhow!(error))
+    }
+
+    fn applier(&self) -> Arc<Applier> {
+        Arc::new(Applier::new(
+            self.config.clone(),
+            self.images.clone(),
+            self.docker.clone(),
+            self.state.clone(),
+            Arc::new(print_event),
+        ))
+    }
+
+    fn record_outputs(&self, outputs: &BTreeMap<String, OutputChange>) -> anyhow::Result<()> {
+        self.state.update(|state| {
+            state.outputs = outputs
+                .iter()
+                .filter_map(|(name, output)| {
+                    let value = output.value.clone()?;
+                    let sensitive = output.sensitive;
+                    Some((name.clone(), state::OutputState { value, sensitive }))
+                })
+                .collect();
+        })?;
+        Ok(())
+    }
+}
+
+/// Asks for `yes`, unless approved beforehand; refuses without a terminal to ask on.
+fn confirm(operation: &str, auto_approve: bool) -> anyhow::Result<()> {
+    if auto_approve {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{operation} needs confirmation, and there is no terminal to ask on: pass --auto-approve");
+    }
+    print!(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("{operation} cancelled; nothing was changed");
+    }
+    println!();
+    Ok(())
+}
+
+fn print_event(event: Event) {
+    let verb = |action: Action| match action {
+        Action::Create => ("Creating", "creating", "Creation"),
+        Action::Update => ("Modifying", "modifying", "Modifications"),
+        Action::Replace => ("Replacing", "replacing", "Replacement"),
+        Action::Delete => ("Destroying", "destroying", "Destruction"),
+    };
+    match event {
+        Event::Started(instance, action) => println!("{instance}: {}...", verb(action).0),
+        Event::StillWorking(instance, action, elapsed) => {
+            println!("{instance}: Still {}... [{}s elapsed]", verb(action).1, elapsed.as_secs())
+        }
+        Event::Building(instance, tag) => println!("{instance}: Building image {tag}..."),
+        Event::Finished(instance, action, elapsed, id) => {
+            let id = id.map(|id| format!(" [id={id}]")).unwrap_or_default();
+            println!(
+                "{instance}: {} complete after {}{id}",
+                verb(action).2,
+                seconds(elapsed)
+            )
+        }
+        Event::Failed(instance, _) => println!("{instance}: Failed"),
+        Event::Skipped(instance, root) => {
+            println!("{instance}: Skipped, because {root} failed")
+        }
+    }
+}
+
+fn seconds(elapsed: Duration) -> String {
+    format!("{}s", elapsed.as_secs())
+}
+
+fn report(operation: &str, outcome: &Outcome) {
+    if outcome.failures.is_empty() {
+        let what = if operation == "Destroy" {
+            format!("{} destroyed", outcome.destroyed)
+        } else {
+            format!(
+                "{} added, {} changed, {} destroyed",
+                outcome.added, outcome.changed, outcome.destroyed
+            )
+        };
+        println!("\n{operation} complete! Resources: {what}.");
+        return;
+    }
+    for (instance, error) in &outcome.failures {
+        eprintln!("\nError: {instance}: {error}");
+    }
+    if !outcome.skipped.is_empty() {
+        let skipped: Vec<String> = outcome.skipped.iter().map(ToString::to_string).collect();
+        eprintln!("\nSkipped because of the error above: {}", skipped.join(", "));
+    }
+    eprintln!(
+        "\n{operation} failed. Done before the failure: {} added, {} changed, {} destroyed; the state file records it.",
+        outcome.added, outcome.changed, outcome.destroyed
+    );
+}
+
+fn exit_code(outcome: &Outcome) -> ExitCode {
+    if outcome.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

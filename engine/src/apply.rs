@@ -1,0 +1,637 @@
+//! Apply: carries out a plan on Docker. Changes run in parallel along the dependency
+//! graph (at most `parallelism` at once); a change starts only when everything it depends
+//! on is done and healthy. The state file is written after every completed change. When a
+//! change fails, the work in flight finishes, its dependents are skipped, and the root
+//! cause is reported.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use resources::container::{ContainerSpec, HealthSpec, HealthTimings};
+use resources::labels::Labels;
+use state::{LockedState, ResourceState};
+use tokio::task::JoinSet;
+
+use crate::attributes::{Attributes, Path, Value};
+use crate::config::model::{Address, Body, Config, Health, ImageSource, Kind, Resource};
+use crate::plan::{Action, Change, Instance, OutputChange, Plan};
+use crate::resolve::{Context, ROUTER_PORT};
+
+/// How long a container may take to become healthy.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// What apply reports while it works; the binary prints these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A change started.
+    Started(Instance, Action),
+    /// A change is still going after this long.
+    StillWorking(Instance, Action, Duration),
+    /// An image is being built.
+    Building(Instance, String),
+    /// A change finished after this long; the Docker id when there is one.
+    Finished(Instance, Action, Duration, Option<String>),
+    /// A change failed.
+    Failed(Instance, String),
+    /// A change was not attempted because one it depends on failed.
+    Skipped(Instance, Instance),
+}
+
+/// What apply did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Instances added (creates and the new half of replacements).
+    pub added: usize,
+    /// Instances changed in place.
+    pub changed: usize,
+    /// Instances removed (deletes and the old half of replacements).
+    pub destroyed: usize,
+    /// The changes that failed, with why: the root causes.
+    pub failures: Vec<(Instance, String)>,
+    /// The changes skipped because a dependency failed.
+    pub skipped: Vec<Instance>,
+}
+
+/// Everything a change needs, shared by the tasks running changes.
+pub struct Applier {
+    /// env.toml, loaded.
+    pub config: Config,
+    /// Image reference per container resource (as planned).
+    pub images: BTreeMap<Address, String>,
+    /// The Docker connection.
+    pub docker: resources::Docker,
+    /// The locked state file.
+    pub state: Arc<LockedState>,
+    /// Receives progress.
+    pub events: Arc<dyn Fn(Event) + Send + Sync>,
+    /// Computed attributes known so far (secret values, network ids), by resource.
+    computed: Mutex<BTreeMap<Address, Attributes>>,
+    /// One lock per image reference, so replicas build their image once.
+    image_locks: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Builds of static binaries run one at a time (cargo would serialise them anyway).
+    cargo: tokio::sync::Mutex<()>,
+}
+
+impl Applier {
+    /// An applier starting from the computed attributes the state file recorded.
+    pub fn new(
+        config: Config,
+        images: BTreeMap<Address, String>,
+        docker: resources::Docker,
+        state: Arc<LockedState>,
+        events: Arc<dyn Fn(Event) + Send + Sync>,
+    ) -> Self {
+        let mut computed = BTreeMap::new();
+        for recorded in state.state().resources.values() {
+            if let Some(instance) = Instance::parse(&recorded.address) {
+                let attributes =
+                    Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes);
+                computed.insert(instance.resource, attributes);
+            }
+        }
+        Applier {
+            config,
+            images,
+            docker,
+            state,
+            events,
+            computed: Mutex::new(computed),
+            image_locks: tokio::sync::Mutex::new(HashMap::new()),
+            cargo: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The outputs, from what is applied now.
+    pub fn outputs(&self) -> BTreeMap<String, OutputChange> {
+        let computed = self.computed.lock().expect("computed attributes lock").clone();
+        let context = Context {
+            config: &self.config,
+            images: &self.images,
+            computed: &computed,
+        };
+        self.config
+            .outputs
+            .iter()
+            .map(|(name, output)| {
+                let value = context.template(&output.value);
+                let output = OutputChange {
+                    value: value.text,
+                    sensitive: output.sensitive || value.sensitive,
+                };
+                (name.clone(), output)
+            })
+            .collect()
+    }
+
+    fn emit(&self, event: Event) {
+        (self.events)(event)
+    }
+}
+
+/// Runs the plan. Never stops half-way on a failure: it finishes what is in flight and
+/// skips only what depended on the failure.
+pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome {
+    let waits = schedule(&plan.changes);
+    let mut outcome = Outcome::default();
+    // None: not finished; Some(Ok(())): done; Some(Err(root)): failed or skipped, with the
+    // failed change at the root of it.
+    let mut finished: Vec<Option<Result<(), Instance>>> = vec![None; plan.changes.len()];
+    let mut started = vec![false; plan.changes.len()];
+    let mut running = JoinSet::new();
+    let parallelism = parallelism.max(1);
+
+    loop {
+        // Skip what can never run; start what is ready.
+        let mut progress = true;
+        while progress {
+            progress = false;
+            for index in 0..plan.changes.len() {
+                if started[index] {
+                    continue;
+                }
+                let failed_dependency = waits[index]
+                    .iter()
+                    .find_map(|&dependency| finished[dependency].clone()?.err());
+                if let Some(root) = failed_dependency {
+                    started[index] = true;
+                    finished[index] = Some(Err(root.clone()));
+                    let instance = plan.changes[index].instance.clone();
+                    applier.emit(Event::Skipped(instance.clone(), root));
+                    outcome.skipped.push(instance);
+                    progress = true;
+                    continue;
+                }
+                let ready = waits[index]
+                    .iter()
+                    .all(|&dependency| matches!(finished[dependency], Some(Ok(()))));
+                if ready && running.len() < parallelism {
+                    started[index] = true;
+                    let change = plan.changes[index].clone();
+                    let applier = applier.clone();
+                    running.spawn(async move {
+                        let result = execute(&applier, &change).await;
+                        (index, result)
+                    });
+                    progress = true;
+                }
+            }
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (index, result) = joined.expect("apply tasks do not panic");
+        let change = &plan.changes[index];
+        match result {
+            Ok(()) => {
+                finished[index] = Some(Ok(()));
+                match change.action {
+                    Action::Create => outcome.added += 1,
+                    Action::Update => outcome.changed += 1,
+                    Action::Replace => {
+                        outcome.added += 1;
+                        outcome.destroyed += 1;
+                    }
+                    Action::Delete => outcome.destroyed += 1,
+                }
+            }
+            Err(error) => {
+                finished[index] = Some(Err(change.instance.clone()));
+                applier.emit(Event::Failed(change.instance.clone(), error.clone()));
+                outcome.failures.push((change.instance.clone(), error));
+            }
+        }
+    }
+    outcome
+}
+
+/// For each change, the changes it must wait for. Deletions of instances no longer
+/// declared go first (dependents before what they depend on), so that what replaces them
+/// can take their names and ports; then creates and replacements in dependency order.
+pub fn schedule(changes: &[Change]) -> Vec<Vec<usize>> {
+    let depends_on = |dependency: &Instance, instance: &Instance| {
+        dependency == instance
+            || (dependency.resource == instance.resource && dependency.index.is_none())
+            || (dependency.resource == instance.resource && instance.index.is_none())
+    };
+    changes
+        .iter()
+        .map(|change| {
+            changes
+                .iter()
+                .enumerate()
+                .filter(|(_, other)| !std::ptr::eq(*other, change))
+                .filter(|(_, other)| match (change.action, other.action) {
+                    // A deletion waits for the deletion of whatever depended on it.
+                    (Action::Delete, Action::Delete) => other
+                        .dependencies
+                        .iter()
+                        .any(|dependency| depends_on(dependency, &change.instance)),
+                    (Action::Delete, _) => false,
+                    (_, Action::Delete) => true,
+                    _ => change
+                        .dependencies
+                        .iter()
+                        .any(|dependency| depends_on(dependency, &other.instance)),
+                })
+                .map(|(index, _)| index)
+                .collect()
+        })
+        .collect()
+}
+
+/// Carries out one change and records it in the state file.
+async fn execute(applier: &Applier, change: &Change) -> Result<(), String> {
+    let instance = &change.instance;
+    let start = Instant::now();
+    applier.emit(Event::Started(instance.clone(), change.action));
+    let prior = applier.state.state().resources.get(&instance.to_string()).cloned();
+    let prior_id = prior
+        .as_ref()
+        .and_then(|recorded| recorded.docker_ids.first().cloned());
+
+    if change.action == Action::Delete {
+        if let Some(id) = &prior_id {
+            delete(applier, instance.resource.kind, id).await?;
+        }
+        let address = instance.to_string();
+        applier
+            .state
+            .remove_resource(&address)
+            .map_err(|error| error.to_string())?;
+        applier.emit(Event::Finished(
+            instance.clone(),
+            change.action,
+            start.elapsed(),
+            None,
+        ));
+        return Ok(());
+    }
+
+    let resource = applier
+        .config
+        .resources
+        .iter()
+        .find(|resource| resource.address == instance.resource)
+        .ok_or_else(|| format!("bug: {} is planned but not declared", instance.resource))?
+        .clone();
+    let desired = resolve_now(applier, &resource, change)?;
+
+    let (id, attributes) = match (instance.resource.kind, change.action) {
+        (_, Action::Update) => {
+            let id = prior_id.clone().unwrap_or_default();
+            resources::container::start(&applier.docker, &id)
+                .await
+                .map_err(|error| error.to_string())?;
+            wait_healthy(applier, change, &id).await?;
+            let mut attributes = desired;
+            attributes.text("id", id.clone());
+            (id, attributes)
+        }
+        (Kind::Secret, _) => {
+            let length = match resource.body {
+                Body::Secret { length } => length as usize,
+                _ => unreachable!("a secret's body is a secret"),
+            };
+            let value: String = rand::rng()
+                .sample_iter(rand::distr::Alphanumeric)
+                .take(length)
+                .map(char::from)
+                .collect();
+            let mut attributes = desired;
+            attributes.text("value", value);
+            attributes.sensitive.insert(Path::attribute("value"));
+            (String::new(), attributes)
+        }
+        (Kind::Network, action) => {
+            if action == Action::Replace
+                && let Some(id) = &prior_id
+            {
+                delete(applier, Kind::Network, id).await?;
+            }
+            let name = desired.get_text("name").unwrap_or_default().to_owned();
+            let labels = Labels::new(&applier.config.project)
+                .address(&instance.to_string())
+                .config_hash(&config_hash(&desired))
+                .build();
+            let id = resources::network::create(&applier.docker, &name, &labels)
+                .await
+                .map_err(|error| error.to_string())?;
+            let mut attributes = desired;
+            attributes.text("id", id.clone());
+            (id, attributes)
+        }
+        (_, action) => {
+            let id = replace_container(applier, &resource, change, &desired, prior_id, action)
+                .await?;
+            let mut attributes = desired;
+            attributes.text("id", id.clone());
+            (id, attributes)
+        }
+    };
+
+    record(applier, change, &id, &attributes)?;
+    applier
+        .computed
+        .lock()
+        .expect("computed attributes lock")
+        .insert(instance.resource.clone(), attributes);
+    let id = (!id.is_empty()).then(|| short(&id));
+    applier.emit(Event::Finished(
+        instance.clone(),
+        change.action,
+        start.elapsed(),
+        id,
+    ));
+    Ok(())
+}
+
+/// The desired attributes resolved now that the dependencies are applied, checked against
+/// what the plan promised: a known value that changed in between is a bug, not a user
+/// error, and nothing is done.
+fn resolve_now(applier: &Applier, resource: &Resource, change: &Change) -> Result<Attributes, String> {
+    let computed = applier.computed.lock().expect("computed attributes lock").clone();
+    let context = Context {
+        config: &applier.config,
+        images: &applier.images,
+        computed: &computed,
+    };
+    let mut desired = context
+        .desired(resource, &change.instance)
+        .map_err(|error| format!("{}: {error}", change.instance))?;
+    let planned = change.after.as_ref().expect("only deletes have no after");
+    for (name, value) in &desired.values {
+        let path = Path::attribute(name);
+        if planned.is_unknown(&path) && !matches!(value, Value::Map(_)) {
+            continue;
+        }
+        let promised = planned.values.get(name);
+        let same = match (value, promised) {
+            (Value::Map(now), Some(Value::Map(then))) => now.iter().all(|(key, now)| {
+                planned.is_unknown(&Path::key(name, key)) || then.get(key) == Some(now)
+            }),
+            (now, then) => Some(now) == then,
+        };
+        if !same && name != "running" {
+            return Err(format!(
+                "bug: `{name}` of {} differs from the plan; nothing was done (please report this)",
+                change.instance
+            ));
+        }
+    }
+    desired.unknown.clear();
+    Ok(desired)
+}
+
+/// Creates the container for a create or replacement; returns its id. A service without
+/// published ports is replaced without downtime: the new container starts under the
+/// name, the old one (renamed) goes only once the new one is healthy. With published
+/// ports the old one must go first: two containers cannot hold one host port.
+async fn replace_container(
+    applier: &Applier,
+    resource: &Resource,
+    change: &Change,
+    desired: &Attributes,
+    prior_id: Option<String>,
+    action: Action,
+) -> Result<String, String> {
+    let docker = &applier.docker;
+    let spec = container_spec(applier, resource, change, desired)?;
+    ensure_image(applier, resource, change).await?;
+    let mut old = None;
+    if action == Action::Replace
+        && let Some(id) = prior_id
+    {
+        if spec.ports.is_empty() {
+            let parked = format!("{}-replaced-{}", spec.name, short(&id));
+            match resources::container::rename(docker, &id, &parked).await {
+                Ok(()) => old = Some(id),
+                // Already gone: nothing to keep running meanwhile.
+                Err(_) => delete(applier, Kind::Service, &id).await?,
+            }
+        } else {
+            delete(applier, Kind::Service, &id).await?;
+        }
+    }
+    // A container left with this name by an interrupted apply of this project is ours to
+    // remove; anyone else's is not.
+    if let Some(existing) = resources::container::inspect(docker, &spec.name)
+        .await
+        .map_err(|error| error.to_string())?
+    {
+        let ours = existing.labels.get(resources::labels::PROJECT) == Some(&applier.config.project);
+        if !ours {
+            return Err(format!(
+                "a container named `{}` exists and was not made by yoyoform for project `{}`",
+                spec.name, applier.config.project
+            ));
+        }
+        delete(applier, Kind::Service, &existing.id).await?;
+    }
+    let id = resources::container::create(docker, &spec)
+        .await
+        .map_err(|error| error.to_string())?;
+    if let Err(error) = wait_healthy(applier, change, &id).await {
+        // Leave nothing half-made behind, and put the old one back under its name.
+        let _ = resources::container::remove(docker, &id).await;
+        if let Some(old) = &old {
+            let _ = resources::container::rename(docker, old, &spec.name).await;
+        }
+        return Err(error);
+    }
+    if let Some(old) = old {
+        delete(applier, Kind::Service, &old).await?;
+    }
+    Ok(id)
+}
+
+async fn wait_healthy(applier: &Applier, change: &Change, id: &str) -> Result<(), String> {
+    let instance = change.instance.clone();
+    let action = change.action;
+    resources::container::wait_healthy(&applier.docker, id, HEALTH_TIMEOUT, |elapsed| {
+        applier.emit(Event::StillWorking(instance.clone(), action, elapsed))
+    })
+    .await
+    .map_err(|error| error.to_string())
+}
+
+/// Removes a Docker object; one that is already gone counts as removed.
+async fn delete(applier: &Applier, kind: Kind, id: &str) -> Result<(), String> {
+    let result = match kind {
+        Kind::Secret => Ok(()),
+        Kind::Network => resources::network::remove(&applier.docker, id).await,
+        _ => resources::container::remove(&applier.docker, id).await,
+    };
+    result.map_err(|error| error.to_string())
+}
+
+/// Builds (or pulls) the image the resource runs, unless Docker has it already. Replicas
+/// share one build.
+async fn ensure_image(applier: &Applier, resource: &Resource, change: &Change) -> Result<(), String> {
+    let tag = applier.images[&resource.address].clone();
+    let lock = {
+        let mut locks = applier.image_locks.lock().await;
+        locks.entry(tag.clone()).or_default().clone()
+    };
+    let _guard = lock.lock().await;
+    let docker = &applier.docker;
+    if resources::image::exists(docker, &tag)
+        .await
+        .map_err(|error| error.to_string())?
+    {
+        return Ok(());
+    }
+    applier.emit(Event::Building(change.instance.clone(), tag.clone()));
+    let labels = Labels::new(&applier.config.project)
+        .address(&resource.address.to_string())
+        .build();
+    let root = &applier.config.root;
+    let source = match &resource.body {
+        Body::Service(service) => Some(&service.image),
+        Body::Router(router) => Some(&router.image),
+        _ => None,
+    };
+    match source {
+        None => {
+            resources::redis_image::build(docker, &tag, &labels)
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+        Some(ImageSource::Image(name)) => {
+            resources::image::pull(docker, name)
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+        Some(ImageSource::Build { context, binary }) => {
+            let context: PathBuf = root.join(context);
+            if let Some(binary) = binary {
+                let _cargo = applier.cargo.lock().await;
+                resources::binary::build_static(root, binary, &context)
+                    .await
+                    .map_err(|error| error.to_string())?;
+            }
+            resources::image::build(docker, &tag, &context, &labels)
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// The container for an instance of a redis, service or router resource.
+fn container_spec(
+    applier: &Applier,
+    resource: &Resource,
+    change: &Change,
+    desired: &Attributes,
+) -> Result<ContainerSpec, String> {
+    let config = &applier.config;
+    let text = |name: &str| desired.get_text(name).unwrap_or_default().to_owned();
+    let mut spec = ContainerSpec {
+        name: text("name"),
+        image: text("image"),
+        network: desired.get_text("network").map(str::to_owned),
+        aliases: vec![resource.address.name.clone()],
+        labels: Labels::new(&config.project)
+            .address(&change.instance.to_string())
+            .config_hash(&config_hash(desired))
+            .build(),
+        ..ContainerSpec::default()
+    };
+    match &resource.body {
+        Body::Redis { .. } => spec.health = health(&None),
+        Body::Service(service) => {
+            spec.env = desired.get_map("env").cloned().unwrap_or_default();
+            for (target, source) in &service.files {
+                let bytes = std::fs::read(config.root.join(source))
+                    .map_err(|error| format!("cannot read `{}`: {error}", source.display()))?;
+                spec.files.insert(target.clone(), bytes);
+            }
+            spec.ports = service
+                .ports
+                .iter()
+                .map(|port| (port.host, port.container))
+                .collect();
+            spec.command = desired.get_list("command").map(<[String]>::to_vec);
+            spec.health = health(&service.health);
+        }
+        Body::Router(router) => {
+            let routes = desired.get_map("routes").cloned().unwrap_or_default();
+            let routes: Vec<String> = routes
+                .iter()
+                .map(|(prefix, url)| format!("{prefix}={url}"))
+                .collect();
+            spec.env.insert("ROUTES".into(), routes.join(","));
+            spec.env.insert("HTTP_PORT".into(), ROUTER_PORT.to_string());
+            let listen = text("listen");
+            let port = listen
+                .rsplit_once(':')
+                .and_then(|(_, port)| port.parse().ok())
+                .ok_or_else(|| format!("bug: router listen `{listen}` has no port"))?;
+            spec.ports = vec![(port, ROUTER_PORT)];
+            spec.health = health(&router.health);
+        }
+        Body::Network | Body::Secret { .. } => unreachable!("not a container"),
+    }
+    Ok(spec)
+}
+
+/// Docker health settings from env.toml's `health`: the image's own check, with timings
+/// fit for a development environment (a check a second, not Docker's 30 s) unless told
+/// otherwise, or none at all.
+fn health(health: &Option<Option<Health>>) -> Option<HealthSpec> {
+    let health = match health {
+        Some(None) => return Some(HealthSpec::Disabled),
+        Some(Some(health)) => health.clone(),
+        None => Health {
+            interval_ms: 1000,
+            timeout_ms: 3000,
+            retries: 3,
+            start_period_ms: 30_000,
+        },
+    };
+    Some(HealthSpec::Timings(HealthTimings {
+        interval: Some(Duration::from_millis(health.interval_ms)),
+        timeout: Some(Duration::from_millis(health.timeout_ms)),
+        retries: Some(health.retries),
+        start_period: Some(Duration::from_millis(health.start_period_ms)),
+    }))
+}
+
+/// The configuration hash: the desired attributes, computed ones aside.
+pub fn config_hash(desired: &Attributes) -> String {
+    let mut json = desired.to_json();
+    json.remove("id");
+    json.remove("value");
+    resources::hash::config_hash(&serde_json::Value::Object(json))
+}
+
+/// Writes the instance's new record into the state file.
+fn record(applier: &Applier, change: &Change, id: &str, attributes: &Attributes) -> Result<(), String> {
+    let dependencies = change
+        .dependencies
+        .iter()
+        .map(Instance::to_string)
+        .collect();
+    let resource = ResourceState {
+        address: change.instance.to_string(),
+        kind: change.instance.resource.kind.to_string(),
+        docker_ids: if id.is_empty() { vec![] } else { vec![id.to_owned()] },
+        config_hash: config_hash(attributes),
+        attributes: attributes.to_json(),
+        sensitive_attributes: attributes.sensitive_strings(),
+        dependencies,
+    };
+    applier
+        .state
+        .set_resource(resource)
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+}
+
+/// The first 12 characters of a Docker id, as `docker ps` shows it.
+pub fn short(id: &str) -> String {
+    id.chars().take(12).collect()
+}

@@ -1,0 +1,10 @@
+//! The plan: plain data saying what apply will do, built by diffing desired, prior and
+//! actual, and printed for review.
+
+mod build;
+mod model;
+mod render;
+
+pub use build::{Planner, build, destroy};
+pub use model::{Action, Change, Instance, OutputChange, Plan};
+pub use render::{Style, render, render_outputs};

@@ -1,0 +1,157 @@
+//! The plan's types. Apply executes exactly these; nothing in them is recomputed later
+//! except unknown values, which apply fills in and checks against the promise.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::attributes::{Attributes, Path};
+use crate::config::model::{Address, Kind};
+
+/// One instance of a resource: `service.loyalty-worker[2]`, or `service.auth-api`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instance {
+    /// The resource.
+    pub resource: Address,
+    /// The replica, for resources declared with `replicas`.
+    pub index: Option<u32>,
+}
+
+impl Instance {
+    /// Reads the form [`Display`](fmt::Display) writes, as kept in the state file.
+    pub fn parse(text: &str) -> Option<Instance> {
+        let (resource, index) = match text.strip_suffix(']') {
+            Some(rest) => {
+                let (resource, index) = rest.split_once('[')?;
+                (resource, Some(index.parse().ok()?))
+            }
+            None => (text, None),
+        };
+        let (kind, name) = resource.split_once('.')?;
+        if name.is_empty() || name.contains(['[', ']']) {
+            return None;
+        }
+        Some(Instance {
+            resource: Address {
+                kind: Kind::parse(kind)?,
+                name: name.to_owned(),
+            },
+            index,
+        })
+    }
+}
+
+impl fmt::Display for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            None => write!(f, "{}", self.resource),
+            Some(index) => write!(f, "{}[{index}]", self.resource),
+        }
+    }
+}
+
+/// What happens to one instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// `+`: made anew.
+    Create,
+    /// `~`: changed in place (a stopped container started again).
+    Update,
+    /// `-/+`: a new one made and the old one removed.
+    Replace,
+    /// `-`: removed.
+    Delete,
+}
+
+impl Action {
+    /// The plan's symbol.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+}
+
+/// One planned change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Which instance.
+    pub instance: Instance,
+    /// What happens.
+    pub action: Action,
+    /// What it is now (prior, with drift from actual); `None` for a create.
+    pub before: Option<Attributes>,
+    /// What it will be; `None` for a delete.
+    pub after: Option<Attributes>,
+    /// The attributes whose change forces the replacement.
+    pub forces_replacement: BTreeSet<Path>,
+    /// Why, when the change comes from outside env.toml (drift), e.g. "the container was
+    /// removed outside yoyoform".
+    pub reason: Option<String>,
+    /// Instances this one waits for (apply), or that wait for it (delete).
+    pub dependencies: BTreeSet<Instance>,
+}
+
+/// An output's value after apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputChange {
+    /// The value, `None` when known only after apply.
+    pub value: Option<String>,
+    /// Hidden when printed.
+    pub sensitive: bool,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// The state file's lineage this plan was made against.
+    pub lineage: String,
+    /// Its serial; apply refuses a plan whose state moved on.
+    pub serial: u64,
+    /// The changes, in dependency order (creates before their dependents, deletes after).
+    pub changes: Vec<Change>,
+    /// Outputs after apply.
+    pub outputs: BTreeMap<String, OutputChange>,
+}
+
+impl Plan {
+    /// How many instances are added, changed and destroyed; a replacement counts as one
+    /// added and one destroyed, as in Terraform.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut counts = (0, 0, 0);
+        for change in &self.changes {
+            match change.action {
+                Action::Create => counts.0 += 1,
+                Action::Update => counts.1 += 1,
+                Action::Replace => {
+                    counts.0 += 1;
+                    counts.2 += 1;
+                }
+                Action::Delete => counts.2 += 1,
+            }
+        }
+        counts
+    }
+
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instances_print_and_parse() {
+        for text in ["service.auth-api", "service.loyalty-worker[2]", "network.platform"] {
+            assert_eq!(Instance::parse(text).unwrap().to_string(), text);
+        }
+        for bad in ["service", "servic.x", "service.x[a]", "service.x[1"] {
+            assert_eq!(Instance::parse(bad), None, "{bad}");
+        }
+    }
+}

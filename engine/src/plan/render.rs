@@ -1,0 +1,591 @@
+//! The plan as people review it, in Terraform's notation: `+` create, `~` update in
+//! place, `-/+` replace, `-` destroy; attribute by attribute, before -> after; secrets as
+//! `(sensitive value)`; files and other multi-line values diffed line by line.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use similar::{ChangeTag, TextDiff};
+
+use super::model::{Action, Change, OutputChange, Plan};
+use crate::attributes::{Attributes, Path, Value};
+
+/// How to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Style {
+    /// ANSI colours (when printing to a terminal).
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, symbol: &str) -> String {
+        if !self.color {
+            return symbol.to_owned();
+        }
+        let code = match symbol.trim() {
+            "+" => "32",
+            "-" => "31",
+            "~" => "33",
+            "-/+" => "33",
+            _ => return symbol.to_owned(),
+        };
+        format!("\x1b[{code}m{symbol}\x1b[0m")
+    }
+}
+
+/// The whole plan, ending with the `Plan:` line or `No changes.`.
+pub fn render(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        out.push_str(
+            "No changes. Your environment matches the configuration.\n\n\
+             yoyoform found no differences between env.toml, the state file and Docker, \
+             so no changes are needed.\n",
+        );
+        return out;
+    }
+    out.push_str("yoyoform will perform the following actions:\n");
+    for change in &plan.changes {
+        out.push('\n');
+        render_change(&mut out, change, style);
+    }
+    let (add, change, destroy) = plan.counts();
+    let _ = writeln!(
+        out,
+        "\nPlan: {add} to add, {change} to change, {destroy} to destroy."
+    );
+    if !plan.outputs.is_empty() {
+        out.push_str("\nOutputs after apply:\n");
+        out.push_str(&render_outputs(&plan.outputs));
+    }
+    out
+}
+
+/// Outputs as `name = "value"` lines.
+pub fn render_outputs(outputs: &BTreeMap<String, OutputChange>) -> String {
+    let width = outputs.keys().map(String::len).max().unwrap_or(0);
+    let mut out = String::new();
+    for (name, output) in outputs {
+        let value = if output.sensitive {
+            "(sensitive value)".to_owned()
+        } else {
+            match &output.value {
+                Some(value) => quote(value),
+                None => "(known after apply)".to_owned(),
+            }
+        };
+        let _ = writeln!(out, "  {name:width$} = {value}");
+    }
+    out
+}
+
+fn render_change(out: &mut String, change: &Change, style: Style) {
+    let verb = match change.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in-place",
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be destroyed",
+    };
+    let _ = writeln!(out, "  # {} {verb}", change.instance);
+    if let Some(reason) = &change.reason {
+        let _ = writeln!(out, "  # ({reason})");
+    }
+    let symbol = change.action.symbol();
+    let _ = writeln!(
+        out,
+        "{} {} {{",
+        style.paint(&format!("{symbol:>3}")),
+        change.instance
+    );
+    let empty = Attributes::default();
+    let before = change.before.as_ref().unwrap_or(&empty);
+    let after = change.after.as_ref().unwrap_or(&empty);
+    let names: Vec<&String> = {
+        let mut names: Vec<&String> = before.values.keys().chain(after.values.keys()).collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let width = names.iter().map(|name| name.len()).max().unwrap_or(0);
+    let mut hidden = 0;
+    for name in names {
+        let line = Line {
+            before,
+            after,
+            path: Path::attribute(name),
+            forces: change
+                .forces_replacement
+                .iter()
+                .any(|path| path.attribute == *name),
+            style,
+        };
+        let shown = match (before.values.get(name), after.values.get(name)) {
+            (Some(Value::Map(old)), Some(Value::Map(new))) => {
+                line.map_change(out, name, width, Some(old), Some(new), 6)
+            }
+            (old, new) => line.value_change(out, name, width, old, new, 6),
+        };
+        if !shown {
+            hidden += 1;
+        }
+    }
+    if hidden > 0 {
+        let plural = if hidden == 1 { "" } else { "s" };
+        let _ = writeln!(out, "        # ({hidden} unchanged attribute{plural} hidden)");
+    }
+    out.push_str("    }\n");
+}
+
+/// Prints one attribute or map entry.
+struct Line<'a> {
+    before: &'a Attributes,
+    after: &'a Attributes,
+    path: Path,
+    forces: bool,
+    style: Style,
+}
+
+impl Line<'_> {
+    /// Writes a top-level value; false when it is unchanged (and so hidden).
+    fn value_change(
+        &self,
+        out: &mut String,
+        name: &str,
+        width: usize,
+        old: Option<&Value>,
+        new: Option<&Value>,
+        indent: usize,
+    ) -> bool {
+        match (old, new) {
+            (Some(Value::Map(old)), None) => self.map_change(out, name, width, Some(old), None, indent),
+            (None, Some(Value::Map(new))) => self.map_change(out, name, width, None, Some(new), indent),
+            _ => {
+                let old = old.map(|value| self.show(self.before, &self.path, value));
+                let new = new.map(|value| self.show(self.after, &self.path, value));
+                self.entry(out, &format!("{name:width$}"), old, new, indent)
+            }
+        }
+    }
+
+    /// Writes a map attribute key by key.
+    fn map_change(
+        &self,
+        out: &mut String,
+        name: &str,
+        width: usize,
+        old: Option<&BTreeMap<String, String>>,
+        new: Option<&BTreeMap<String, String>>,
+        indent: usize,
+    ) -> bool {
+        let empty = BTreeMap::new();
+        let (old_map, new_map) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
+        let mut keys: Vec<&String> = old_map.keys().chain(new_map.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        let changed = |key: &String| {
+            let path = Path::key(name, key);
+            old.is_none()
+                || new.is_none()
+                || old_map.get(key) != new_map.get(key)
+                || self.after.is_unknown(&path)
+        };
+        if !keys.iter().any(|key| changed(key)) && old.is_some() && new.is_some() {
+            return false;
+        }
+        let symbol = match (old, new) {
+            (None, _) => "+",
+            (_, None) => "-",
+            _ => "~",
+        };
+        let _ = writeln!(
+            out,
+            "{:indent$}{} {name:width$} = {{",
+            "",
+            self.style.paint(symbol)
+        );
+        let key_width = keys.iter().map(|key| key.len() + 2).max().unwrap_or(0);
+        let mut hidden = 0;
+        for key in keys {
+            let path = Path::key(name, key);
+            let line = Line {
+                path: path.clone(),
+                forces: false,
+                ..*self
+            };
+            let old = old.and_then(|map| map.get(key)).map(|text| {
+                line.show(self.before, &path, &Value::Text(text.clone()))
+            });
+            let new = new.and_then(|map| map.get(key)).map(|text| {
+                line.show(self.after, &path, &Value::Text(text.clone()))
+            });
+            let label = format!("{:key_width$}", quote(key));
+            if !line.entry(out, &label, old, new, indent + 4) {
+                hidden += 1;
+            }
+        }
+        if hidden > 0 {
+            let plural = if hidden == 1 { "" } else { "s" };
+            let _ = writeln!(
+                out,
+                "{:indent$}      # ({hidden} unchanged element{plural} hidden)",
+                ""
+            );
+        }
+        let forces = if self.forces && symbol == "~" {
+            " # forces replacement"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "{:indent$}  }}{forces}", "");
+        true
+    }
+
+    /// A value as printed: quoted text, a list, or a placeholder.
+    fn show(&self, attributes: &Attributes, path: &Path, value: &Value) -> Shown {
+        if attributes.is_sensitive(path) {
+            return Shown::Plain("(sensitive value)".to_owned());
+        }
+        if attributes.is_unknown(path) {
+            return Shown::Plain("(known after apply)".to_owned());
+        }
+        match value {
+            Value::Text(text) if text.contains('\n') => Shown::Lines(text.clone()),
+            Value::Text(text) => Shown::Plain(quote(text)),
+            Value::List(items) => {
+                let items: Vec<String> = items.iter().map(|item| quote(item)).collect();
+                Shown::Plain(format!("[{}]", items.join(", ")))
+            }
+            Value::Map(_) => Shown::Plain("{...}".to_owned()),
+        }
+    }
+
+    /// Writes `label = old -> new`; false when the two are the same (hidden).
+    fn entry(
+        &self,
+        out: &mut String,
+        label: &str,
+        old: Option<Shown>,
+        new: Option<Shown>,
+        indent: usize,
+    ) -> bool {
+        let forces = if self.forces {
+            " # forces replacement"
+        } else {
+            ""
+        };
+        let paint = |symbol: &str| self.style.paint(symbol);
+        match (old, new) {
+            (None, None) => false,
+            (None, Some(new)) => {
+                new.write(out, &paint("+"), label, indent, None);
+                true
+            }
+            (Some(old), None) => {
+                old.write(out, &paint("-"), label, indent, None);
+                true
+            }
+            (Some(old), Some(new)) if old == new && !self.after.is_unknown(&self.path) => false,
+            (Some(Shown::Lines(old)), Some(Shown::Lines(new))) => {
+                Shown::Lines(new.clone()).write(out, &paint("~"), label, indent, Some(&old));
+                if !forces.is_empty() {
+                    let _ = writeln!(out, "{:indent$}  {forces}", "");
+                }
+                true
+            }
+            (Some(old), Some(new)) => {
+                let _ = writeln!(
+                    out,
+                    "{:indent$}{} {label} = {} -> {}{forces}",
+                    "",
+                    paint("~"),
+                    old.inline(),
+                    new.inline()
+                );
+                true
+            }
+        }
+    }
+}
+
+/// A printed value: one line, or a multi-line text printed as a heredoc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shown {
+    Plain(String),
+    Lines(String),
+}
+
+impl Shown {
+    fn inline(&self) -> String {
+        match self {
+            Shown::Plain(text) => text.clone(),
+            Shown::Lines(text) => quote(text),
+        }
+    }
+
+    /// Writes `symbol label = value`; a multi-line value as a heredoc, diffed line by line
+    /// against `old` when given.
+    fn write(&self, out: &mut String, symbol: &str, label: &str, indent: usize, old: Option<&str>) {
+        match self {
+            Shown::Plain(text) => {
+                let _ = writeln!(out, "{:indent$}{symbol} {label} = {text}", "");
+            }
+            Shown::Lines(text) => {
+                let _ = writeln!(out, "{:indent$}{symbol} {label} = <<-EOT", "");
+                match old {
+                    None => {
+                        for line in text.lines() {
+                            let _ = writeln!(out, "{:indent$}      {line}", "");
+                        }
+                    }
+                    Some(old) => {
+                        for change in TextDiff::from_lines(old, text).iter_all_changes() {
+                            let sign = match change.tag() {
+                                ChangeTag::Delete => "-",
+                                ChangeTag::Insert => "+",
+                                ChangeTag::Equal => " ",
+                            };
+                            let line = change.value().trim_end_matches('\n');
+                            let _ = writeln!(out, "{:indent$}    {sign} {line}", "");
+                        }
+                    }
+                }
+                let _ = writeln!(out, "{:indent$}  EOT", "");
+            }
+        }
+    }
+}
+
+/// A string as the plan prints it: in double quotes, escaped as JSON.
+fn quote(text: &str) -> String {
+    serde_json::to_string(text).expect("strings serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::{Address, Kind};
+    use crate::plan::model::Instance;
+    use std::collections::BTreeSet;
+
+    fn instance(kind: Kind, name: &str, index: Option<u32>) -> Instance {
+        Instance {
+            resource: Address {
+                kind,
+                name: name.into(),
+            },
+            index,
+        }
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> Value {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn change(
+        instance: Instance,
+        action: Action,
+        before: Option<Attributes>,
+        after: Option<Attributes>,
+        forces: &[Path],
+    ) -> Change {
+        Change {
+            instance,
+            action,
+            before,
+            after,
+            forces_replacement: forces.iter().cloned().collect(),
+            reason: None,
+            dependencies: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn no_changes() {
+        let text = render(&Plan::default(), Style::default());
+        assert!(text.starts_with("No changes. Your environment matches the configuration."));
+    }
+
+    #[test]
+    fn create_with_secret_and_unknowns() {
+        let mut after = Attributes::default();
+        after.text("image", "yoyo-api:0123");
+        after.text("id", "");
+        after.unknown.insert(Path::attribute("id"));
+        after.values.insert(
+            "env".into(),
+            map(&[("HTTP_PORT", "5000"), ("JWT_SECRET", "")]),
+        );
+        after.unknown.insert(Path::key("env", "JWT_SECRET"));
+        after.sensitive.insert(Path::key("env", "JWT_SECRET"));
+        let plan = Plan {
+            changes: vec![change(
+                instance(Kind::Service, "api", Some(0)),
+                Action::Create,
+                None,
+                Some(after),
+                &[],
+            )],
+            outputs: [(
+                "url".to_string(),
+                OutputChange {
+                    value: Some("http://127.0.0.1:8080".into()),
+                    sensitive: false,
+                },
+            )]
+            .into(),
+            ..Plan::default()
+        };
+        let expected = r#"yoyoform will perform the following actions:
+
+  # service.api[0] will be created
+  + service.api[0] {
+      + env   = {
+          + "HTTP_PORT"  = "5000"
+          + "JWT_SECRET" = (sensitive value)
+        }
+      + id    = (known after apply)
+      + image = "yoyo-api:0123"
+    }
+
+Plan: 1 to add, 0 to change, 0 to destroy.
+
+Outputs after apply:
+  url = "http://127.0.0.1:8080"
+"#;
+        assert_eq!(render(&plan, Style::default()), expected);
+    }
+
+    #[test]
+    fn replace_shows_only_what_changes_and_why() {
+        let mut before = Attributes::default();
+        before.text("image", "yoyo-api:0123");
+        before.text("id", "c0ffee");
+        before.text("name", "yoyo-api");
+        before
+            .values
+            .insert("env".into(), map(&[("A", "1"), ("B", "2"), ("C", "3")]));
+        let mut after = before.clone();
+        after
+            .values
+            .insert("env".into(), map(&[("A", "1"), ("B", "20"), ("C", "3")]));
+        after.text("id", "");
+        after.unknown.insert(Path::attribute("id"));
+        let plan = Plan {
+            changes: vec![change(
+                instance(Kind::Service, "api", None),
+                Action::Replace,
+                Some(before),
+                Some(after),
+                &[Path::key("env", "B")],
+            )],
+            ..Plan::default()
+        };
+        let expected = r#"yoyoform will perform the following actions:
+
+  # service.api must be replaced
+-/+ service.api {
+      ~ env   = {
+          ~ "B" = "2" -> "20"
+            # (2 unchanged elements hidden)
+        } # forces replacement
+      ~ id    = "c0ffee" -> (known after apply)
+        # (2 unchanged attributes hidden)
+    }
+
+Plan: 1 to add, 0 to change, 1 to destroy.
+"#;
+        assert_eq!(render(&plan, Style::default()), expected);
+    }
+
+    #[test]
+    fn files_are_diffed_line_by_line() {
+        let mut before = Attributes::default();
+        before.values.insert(
+            "files".into(),
+            map(&[("/etc/users.json", "[\n  \"alice\",\n  \"bob\"\n]\n")]),
+        );
+        let mut after = Attributes::default();
+        after.values.insert(
+            "files".into(),
+            map(&[("/etc/users.json", "[\n  \"alice\",\n  \"carol\"\n]\n")]),
+        );
+        let plan = Plan {
+            changes: vec![change(
+                instance(Kind::Service, "auth", None),
+                Action::Replace,
+                Some(before),
+                Some(after),
+                &[Path::key("files", "/etc/users.json")],
+            )],
+            ..Plan::default()
+        };
+        let expected = r#"yoyoform will perform the following actions:
+
+  # service.auth must be replaced
+-/+ service.auth {
+      ~ files = {
+          ~ "/etc/users.json" = <<-EOT
+                [
+                  "alice",
+              -   "bob"
+              +   "carol"
+                ]
+            EOT
+        } # forces replacement
+    }
+
+Plan: 1 to add, 0 to change, 1 to destroy.
+"#;
+        assert_eq!(render(&plan, Style::default()), expected);
+    }
+
+    #[test]
+    fn delete_and_update() {
+        let mut before = Attributes::default();
+        before.text("name", "yoyo-worker-2");
+        let mut stopped = before.clone();
+        stopped.text("running", "false");
+        let mut started = before.clone();
+        started.text("running", "true");
+        let plan = Plan {
+            changes: vec![
+                change(
+                    instance(Kind::Service, "worker", Some(1)),
+                    Action::Update,
+                    Some(stopped),
+                    Some(started),
+                    &[],
+                ),
+                change(
+                    instance(Kind::Service, "worker", Some(2)),
+                    Action::Delete,
+                    Some(before),
+                    None,
+                    &[],
+                ),
+            ],
+            ..Plan::default()
+        };
+        let expected = r#"yoyoform will perform the following actions:
+
+  # service.worker[1] will be updated in-place
+  ~ service.worker[1] {
+      ~ running = "false" -> "true"
+        # (1 unchanged attribute hidden)
+    }
+
+  # service.worker[2] will be destroyed
+  - service.worker[2] {
+      - name = "yoyo-worker-2"
+    }
+
+Plan: 0 to add, 1 to change, 1 to destroy.
+"#;
+        assert_eq!(render(&plan, Style::default()), expected);
+    }
+}
