@@ -1,0 +1,12 @@
+//! env.toml → [`Config`](model::Config): parsed with spans, checked as a whole (every
+//! problem reported at once, each with its `env.toml:LINE:COL`), templates parsed.
+
+pub mod diagnostic;
+pub mod load;
+pub mod model;
+pub mod overrides;
+pub mod template;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use load::{load, load_source};
+pub use overrides::{Origin, Overrides, VariableValue};

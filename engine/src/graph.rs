@@ -1,0 +1,239 @@
+//! The dependency graph over resource addresses. It knows addresses and edges, no kinds:
+//! the edges come from [`Resource::dependencies`] (template references, `network =`,
+//! `depends_on`). Everything it answers is sorted so that plans, applies and messages come
+//! out the same on every run.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::config::model::{Address, Config, Resource};
+
+/// Resources and what they depend on.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// An edge runs from a dependency to its dependent: the direction work flows in.
+    graph: DiGraph<Address, ()>,
+    nodes: BTreeMap<Address, NodeIndex>,
+}
+
+/// Resources that depend on each other in a circle.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dependency cycle `{}`", self.path())]
+pub struct Cycle {
+    /// The circle, starting and ending at its smallest address; each depends on the next.
+    pub addresses: Vec<Address>,
+}
+
+impl Cycle {
+    /// The circle as text: `service.a -> service.b -> service.a`.
+    pub fn path(&self) -> String {
+        let addresses: Vec<String> = self.addresses.iter().map(ToString::to_string).collect();
+        addresses.join(" -> ")
+    }
+}
+
+impl Graph {
+    /// The graph of `config`'s resources, or the first cycle (by smallest address).
+    pub fn build(config: &Config) -> Result<Graph, Cycle> {
+        let graph = Graph::unchecked(&config.resources);
+        match graph.cycles().into_iter().next() {
+            Some(cycle) => Err(cycle),
+            None => Ok(graph),
+        }
+    }
+
+    /// The graph, cycles and all. Edges to addresses not among `resources` are left out:
+    /// the loader reports those, and checks cycles on whatever else it could read.
+    pub(crate) fn unchecked<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> Graph {
+        let resources: Vec<&Resource> = resources.into_iter().collect();
+        let mut graph = DiGraph::new();
+        let mut nodes = BTreeMap::new();
+        for resource in &resources {
+            let address = resource.address.clone();
+            nodes
+                .entry(address.clone())
+                .or_insert_with(|| graph.add_node(address));
+        }
+        for resource in &resources {
+            let dependent = nodes[&resource.address];
+            for dependency in resource.dependencies() {
+                if let Some(&dependency) = nodes.get(dependency) {
+                    graph.update_edge(dependency, dependent, ());
+                }
+            }
+        }
+        Graph { graph, nodes }
+    }
+
+    /// Every cycle, one per group of resources caught in one (a strongly connected
+    /// component), each the shortest circle through the group's smallest address; sorted.
+    pub(crate) fn cycles(&self) -> Vec<Cycle> {
+        let mut cycles: Vec<Cycle> = petgraph::algo::tarjan_scc(&self.graph)
+            .into_iter()
+            .filter_map(|component| {
+                let start = *component
+                    .iter()
+                    .min_by_key(|&&node| &self.graph[node])?;
+                let members: BTreeSet<NodeIndex> = component.into_iter().collect();
+                self.circle_through(start, &members)
+            })
+            .collect();
+        cycles.sort_by(|a, b| a.addresses.cmp(&b.addresses));
+        cycles
+    }
+
+    /// The shortest path from `start` through its dependencies back to itself, staying
+    /// inside `members`; breadth first, neighbours by address, so it is always the same.
+    fn circle_through(&self, start: NodeIndex, members: &BTreeSet<NodeIndex>) -> Option<Cycle> {
+        let mut came_from: BTreeMap<NodeIndex, NodeIndex> = BTreeMap::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(node) = queue.pop_front() {
+            for next in self.sorted_neighbours(node, Direction::Incoming) {
+                if next == start {
+                    // Walk back from `node` to `start`, then close the circle.
+                    let mut path = vec![node];
+                    let mut at = node;
+                    while at != start {
+                        at = came_from[&at];
+                        path.push(at);
+                    }
+                    path.reverse();
+                    path.push(start);
+                    let addresses = path.iter().map(|&n| self.graph[n].clone()).collect();
+                    return Some(Cycle { addresses });
+                }
+                if members.contains(&next) && !came_from.contains_key(&next) {
+                    came_from.insert(next, node);
+                    queue.push_back(next);
+                }
+            }
+        }
+        None
+    }
+
+    fn sorted_neighbours(&self, node: NodeIndex, direction: Direction) -> Vec<NodeIndex> {
+        let mut neighbours: Vec<NodeIndex> =
+            self.graph.neighbors_directed(node, direction).collect();
+        neighbours.sort_by_key(|&n| &self.graph[n]);
+        neighbours.dedup();
+        neighbours
+    }
+
+    fn addresses_of(&self, nodes: impl IntoIterator<Item = NodeIndex>) -> Vec<&Address> {
+        let mut addresses: Vec<&Address> = nodes.into_iter().map(|n| &self.graph[n]).collect();
+        addresses.sort();
+        addresses
+    }
+
+    /// Every address, dependencies before dependents; among those ready at the same time,
+    /// the smallest address first.
+    pub fn order(&self) -> Vec<&Address> {
+        let mut waiting_on: BTreeMap<NodeIndex, usize> = self
+            .nodes
+            .values()
+            .map(|&n| (n, self.graph.neighbors_directed(n, Direction::Incoming).count()))
+            .collect();
+        let mut ready: BTreeSet<(&Address, NodeIndex)> = waiting_on
+            .iter()
+            .filter(|&(_, &count)| count == 0)
+            .map(|(&n, _)| (&self.graph[n], n))
+            .collect();
+        let mut order = Vec::with_capacity(self.nodes.len());
+        while let Some((address, node)) = ready.pop_first() {
+            order.push(address);
+            for dependent in self.graph.neighbors_directed(node, Direction::Outgoing) {
+                let count = waiting_on
+                    .get_mut(&dependent)
+                    .expect("every node is counted");
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert((&self.graph[dependent], dependent));
+                }
+            }
+        }
+        order
+    }
+
+    /// [`order`](Self::order) backwards: dependents before their dependencies, for destroy.
+    pub fn reverse_order(&self) -> Vec<&Address> {
+        let mut order = self.order();
+        order.reverse();
+        order
+    }
+
+    /// Every address in the graph, sorted.
+    pub fn addresses(&self) -> impl Iterator<Item = &Address> {
+        self.nodes.keys()
+    }
+
+    /// True when `address` is in the graph.
+    pub fn contains(&self, address: &Address) -> bool {
+        self.nodes.contains_key(address)
+    }
+
+    /// What `address` depends on directly, sorted; empty for an unknown address.
+    pub fn dependencies(&self, address: &Address) -> Vec<&Address> {
+        self.direct(address, Direction::Incoming)
+    }
+
+    /// What depends on `address` directly, sorted; empty for an unknown address.
+    pub fn dependents(&self, address: &Address) -> Vec<&Address> {
+        self.direct(address, Direction::Outgoing)
+    }
+
+    /// What `address` depends on, directly or through others, sorted.
+    pub fn transitive_dependencies(&self, address: &Address) -> Vec<&Address> {
+        self.reachable(address, Direction::Incoming)
+    }
+
+    /// What depends on `address`, directly or through others, sorted: what to skip when
+    /// `address` fails.
+    pub fn transitive_dependents(&self, address: &Address) -> Vec<&Address> {
+        self.reachable(address, Direction::Outgoing)
+    }
+
+    fn direct(&self, address: &Address, direction: Direction) -> Vec<&Address> {
+        match self.nodes.get(address) {
+            Some(&node) => self.addresses_of(self.sorted_neighbours(node, direction)),
+            None => Vec::new(),
+        }
+    }
+
+    fn reachable(&self, address: &Address, direction: Direction) -> Vec<&Address> {
+        let Some(&start) = self.nodes.get(address) else {
+            return Vec::new();
+        };
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![start];
+        while let Some(node) = stack.pop() {
+            for next in self.graph.neighbors_directed(node, direction) {
+                if next != start && seen.insert(next) {
+                    stack.push(next);
+                }
+            }
+        }
+        self.addresses_of(seen)
+    }
+}
+
+impl fmt::Display for Graph {
+    /// One line per address in order, with what it depends on: `service.a <- network.n`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for address in self.order() {
+            let dependencies: Vec<String> = self
+                .dependencies(address)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            if dependencies.is_empty() {
+                writeln!(f, "{address}")?;
+            } else {
+                writeln!(f, "{address} <- {}", dependencies.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
