@@ -1,0 +1,694 @@
+//! Containers: created from a [`ContainerSpec`] (with its files copied in before it starts),
+//! read back as a [`ContainerActual`], waited on until Docker reports them healthy, renamed
+//! for create-before-destroy replacement, removed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path};
+use std::time::{Duration, Instant};
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EndpointSettings,
+    HealthConfig, HealthStatusEnum, HostConfig, NetworkingConfig, PortBinding,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
+    UploadToContainerOptions,
+};
+use futures_util::StreamExt;
+
+use crate::docker::Docker;
+use crate::error::{Error, Result, docker as docker_error, is_not_found};
+
+/// Where published ports are bound on the host: loopback only, always.
+const HOST_IP: &str = "127.0.0.1";
+/// How often [`wait_healthy`] looks at the container.
+const POLL: Duration = Duration::from_millis(250);
+/// How often [`wait_healthy`] reports that it is still waiting.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// How long a container without a health check must stay running to count as up: a
+/// command that fails at once is then reported instead of passing as healthy.
+const SETTLE: Duration = Duration::from_secs(1);
+/// How many log lines an [`Error::Exited`] carries.
+const LOG_TAIL_LINES: usize = 20;
+
+/// Everything yoyoform declares about one container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// The container's name, `<project>-<name>[-<i>]`.
+    pub name: String,
+    /// The image reference (tag or id).
+    pub image: String,
+    /// Environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Files copied in before the container starts: absolute container path to content.
+    /// They are owned by root, mode 0644 (readable by the images' non-root user), and their
+    /// missing parent folders are created mode 0755. Parent folders that exist are set to
+    /// 0755 root:root too, as Docker applies the archive's folder entries.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Published ports, `(host, container)`, always bound to 127.0.0.1 (TCP).
+    pub ports: Vec<(u16, u16)>,
+    /// Arguments after the image's entrypoint; `None` keeps the image's `CMD`.
+    pub command: Option<Vec<String>>,
+    /// The network to attach to, by name; `None` leaves Docker's default bridge.
+    pub network: Option<String>,
+    /// The container's names on that network (Docker's DNS answers them).
+    pub aliases: Vec<String>,
+    /// Labels (see [`crate::labels`]).
+    pub labels: BTreeMap<String, String>,
+    /// The health check; `None` keeps the image's own, untouched.
+    pub health: Option<HealthSpec>,
+}
+
+/// How the image's health check is changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthSpec {
+    /// No health check at all, even if the image has one.
+    Disabled,
+    /// The image's check command with these timings. A `None` keeps the image's value:
+    /// Docker fills empty fields (the test command included) in from the image.
+    Timings(HealthTimings),
+}
+
+/// Timings of a health check; `None` keeps the image's value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HealthTimings {
+    /// Time between two checks.
+    pub interval: Option<Duration>,
+    /// How long one check may run.
+    pub timeout: Option<Duration>,
+    /// Consecutive failures that make the container unhealthy.
+    pub retries: Option<u32>,
+    /// Grace time after start during which failures do not count.
+    pub start_period: Option<Duration>,
+}
+
+/// Docker's verdict on a container with a health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthStatus {
+    /// Not yet healthy; failures do not count yet or not enough of them.
+    Starting,
+    /// The last check passed.
+    Healthy,
+    /// `retries` checks in a row failed.
+    Unhealthy,
+}
+
+/// The health check a container really runs, as Docker merged it with the image's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckActual {
+    /// The test, e.g. `["CMD", "/usr/bin/redis-cli", "-e", "ping"]`; `["NONE"]` when
+    /// disabled.
+    pub test: Vec<String>,
+    /// Time between two checks (`None`: Docker's default, 30 s).
+    pub interval: Option<Duration>,
+    /// How long one check may run.
+    pub timeout: Option<Duration>,
+    /// Failures that make the container unhealthy.
+    pub retries: Option<u32>,
+    /// Grace time after start.
+    pub start_period: Option<Duration>,
+}
+
+/// A container as Docker has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerActual {
+    /// Its id.
+    pub id: String,
+    /// Its name (without Docker's leading `/`).
+    pub name: String,
+    /// The image reference it was created from, as given.
+    pub image: String,
+    /// The id of that image.
+    pub image_id: String,
+    /// Its whole environment: the image's variables (e.g. `PATH`) as well as the declared
+    /// ones, so compare only the keys that are declared.
+    pub env: BTreeMap<String, String>,
+    /// Its labels, including those inherited from the image.
+    pub labels: BTreeMap<String, String>,
+    /// Arguments after the entrypoint (`Config.Cmd`).
+    pub command: Option<Vec<String>>,
+    /// Whether it is running.
+    pub running: bool,
+    /// Docker's state name: `created`, `running`, `exited`, ...
+    pub status: String,
+    /// The exit code of its last run (0 while running).
+    pub exit_code: Option<i64>,
+    /// Its health; `None` when it has no health check.
+    pub health: Option<HealthStatus>,
+    /// Its health check as configured.
+    pub health_check: Option<HealthCheckActual>,
+    /// Published ports `(host, container)` bound to 127.0.0.1, sorted.
+    pub ports: Vec<(u16, u16)>,
+    /// The networks it is attached to, by name, with its aliases there. Docker adds the
+    /// container's short id to the aliases: compare only the declared ones.
+    pub networks: BTreeMap<String, Vec<String>>,
+}
+
+/// Creates the container, copies its files in, starts it and returns its id.
+///
+/// If copying or starting fails, the half-made container is removed again, so a retry does
+/// not trip over its name.
+pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String> {
+    let archive = files_tar(&spec.name, &spec.files)?;
+    let options = CreateContainerOptions {
+        name: Some(spec.name.clone()),
+        ..Default::default()
+    };
+    let id = docker
+        .client()
+        .create_container(Some(options), create_body(spec))
+        .await
+        .map_err(docker_error("creating", "container", &spec.name))?
+        .id;
+    let started = async {
+        if let Some(archive) = archive {
+            let options = UploadToContainerOptions {
+                path: "/".to_string(),
+                ..Default::default()
+            };
+            docker
+                .client()
+                .upload_to_container(&id, Some(options), bollard::body_full(archive.into()))
+                .await
+                .map_err(docker_error("copying files into", "container", &spec.name))?;
+        }
+        docker
+            .client()
+            .start_container(&id, None)
+            .await
+            .map_err(docker_error("starting", "container", &spec.name))
+    };
+    if let Err(error) = started.await {
+        // Best effort: the error that matters is the one above.
+        let _ = remove(docker, &id).await;
+        return Err(error);
+    }
+    Ok(id)
+}
+
+/// The create request for a spec.
+fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
+    let env = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = spec
+        .ports
+        .iter()
+        .map(|(host, container)| {
+            let binding = PortBinding {
+                host_ip: Some(HOST_IP.to_string()),
+                host_port: Some(host.to_string()),
+            };
+            (format!("{container}/tcp"), Some(vec![binding]))
+        })
+        .collect();
+    // Docker publishes only exposed ports; the image may not expose the ones declared.
+    let exposed_ports: Vec<String> = port_bindings.keys().cloned().collect();
+    let networking_config = spec.network.as_ref().map(|network| NetworkingConfig {
+        endpoints_config: Some(HashMap::from([(
+            network.clone(),
+            EndpointSettings {
+                aliases: Some(spec.aliases.clone()),
+                ..Default::default()
+            },
+        )])),
+    });
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        env: Some(env),
+        cmd: spec.command.clone(),
+        labels: Some(spec.labels.clone().into_iter().collect()),
+        exposed_ports: (!exposed_ports.is_empty()).then_some(exposed_ports),
+        healthcheck: spec.health.map(health_config),
+        host_config: Some(HostConfig {
+            network_mode: spec.network.clone(),
+            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            ..Default::default()
+        }),
+        networking_config,
+        ..Default::default()
+    }
+}
+
+/// Docker's health config for a spec: an empty test means "the image's test".
+fn health_config(health: HealthSpec) -> HealthConfig {
+    let nanos = |d: Option<Duration>| d.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    match health {
+        HealthSpec::Disabled => HealthConfig {
+            test: Some(vec!["NONE".to_string()]),
+            ..Default::default()
+        },
+        HealthSpec::Timings(timings) => HealthConfig {
+            test: None,
+            interval: nanos(timings.interval),
+            timeout: nanos(timings.timeout),
+            retries: timings.retries.map(i64::from),
+            start_period: nanos(timings.start_period),
+            start_interval: None,
+        },
+    }
+}
+
+/// The tar archive of a container's files, to be extracted at `/`; `None` when there are
+/// none. Entries are sorted, owned by root, with mtime 0, so equal files give equal bytes.
+pub(crate) fn files_tar(
+    container: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Result<Option<Vec<u8>>> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |message: String| Error::InvalidSpec {
+        container: container.to_string(),
+        message,
+    };
+    let mut folders = BTreeSet::new();
+    let mut entries = Vec::new();
+    for (path, content) in files {
+        let mut parts = Vec::new();
+        let mut components = Path::new(path).components();
+        let absolute = components.next() == Some(Component::RootDir);
+        for component in components {
+            match component {
+                Component::Normal(part) if absolute => {
+                    parts.push(part.to_string_lossy().into_owned())
+                }
+                _ => {
+                    return Err(invalid(format!(
+                        "file path `{path}` must be absolute, without `.` or `..`"
+                    )));
+                }
+            }
+        }
+        if !absolute {
+            return Err(invalid(format!("file path `{path}` must be absolute")));
+        }
+        if parts.is_empty() {
+            return Err(invalid(format!("file path `{path}` names no file")));
+        }
+        for depth in 1..parts.len() {
+            folders.insert(parts[..depth].join("/"));
+        }
+        entries.push((parts.join("/"), content));
+    }
+    let tar_error = |source| Error::Io {
+        action: "archiving files for",
+        path: container.into(),
+        source,
+    };
+    let mut archive = tar::Builder::new(Vec::new());
+    // BTreeSet order puts a folder before everything inside it.
+    for folder in &folders {
+        let mut header = tar_header(tar::EntryType::Directory, 0o755, 0);
+        archive
+            .append_data(&mut header, format!("{folder}/"), std::io::empty())
+            .map_err(tar_error)?;
+    }
+    for (path, content) in entries {
+        let mut header = tar_header(tar::EntryType::Regular, 0o644, content.len() as u64);
+        archive
+            .append_data(&mut header, path, content.as_slice())
+            .map_err(tar_error)?;
+    }
+    archive.into_inner().map(Some).map_err(tar_error)
+}
+
+/// A tar header owned by root with a fixed mtime.
+pub(crate) fn tar_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(mode);
+    header.set_size(size);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    header
+}
+
+/// Reads a container by id or name; `None` when it does not exist.
+pub async fn inspect(docker: &Docker, id: &str) -> Result<Option<ContainerActual>> {
+    match docker.client().inspect_container(id, None).await {
+        Ok(response) => Ok(Some(actual(response))),
+        Err(error) if is_not_found(&error) => Ok(None),
+        Err(error) => Err(docker_error("inspecting", "container", id)(error)),
+    }
+}
+
+/// Turns Docker's inspect answer into what yoyoform compares.
+fn actual(response: ContainerInspectResponse) -> ContainerActual {
+    let config = response.config.unwrap_or_default();
+    let state = response.state.unwrap_or_default();
+    let env = config
+        .env
+        .unwrap_or_default()
+        .into_iter()
+        .map(|entry| match entry.split_once('=') {
+            Some((key, value)) => (key.to_string(), value.to_string()),
+            None => (entry, String::new()),
+        })
+        .collect();
+    let mut ports: Vec<(u16, u16)> = response
+        .host_config
+        .and_then(|host| host.port_bindings)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(container_port, bindings)| {
+            let container_port = container_port
+                .strip_suffix("/tcp")
+                .and_then(|port| port.parse::<u16>().ok());
+            bindings
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|binding| binding.host_ip.as_deref() == Some(HOST_IP))
+                .filter_map(move |binding| {
+                    Some((binding.host_port?.parse::<u16>().ok()?, container_port?))
+                })
+        })
+        .collect();
+    ports.sort_unstable();
+    let networks = response
+        .network_settings
+        .and_then(|settings| settings.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, endpoint)| (name, endpoint.aliases.unwrap_or_default()))
+        .collect();
+    let duration = |nanos: Option<i64>| {
+        nanos
+            .filter(|n| *n > 0)
+            .map(|n| Duration::from_nanos(n as u64))
+    };
+    let health_check = config.healthcheck.map(|check| HealthCheckActual {
+        test: check.test.unwrap_or_default(),
+        interval: duration(check.interval),
+        timeout: duration(check.timeout),
+        retries: check
+            .retries
+            .filter(|r| *r > 0)
+            .and_then(|r| u32::try_from(r).ok()),
+        start_period: duration(check.start_period),
+    });
+    ContainerActual {
+        id: response.id.unwrap_or_default(),
+        name: response
+            .name
+            .map(|name| name.trim_start_matches('/').to_string())
+            .unwrap_or_default(),
+        image: config.image.unwrap_or_default(),
+        image_id: response.image.unwrap_or_default(),
+        env,
+        labels: config.labels.unwrap_or_default().into_iter().collect(),
+        command: config.cmd,
+        running: state.running.unwrap_or(false),
+        status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+        exit_code: state.exit_code,
+        health: state
+            .health
+            .as_ref()
+            .and_then(|health| health.status)
+            .and_then(health_status),
+        health_check,
+        ports,
+        networks,
+    }
+}
+
+fn health_status(status: HealthStatusEnum) -> Option<HealthStatus> {
+    match status {
+        HealthStatusEnum::STARTING => Some(HealthStatus::Starting),
+        HealthStatusEnum::HEALTHY => Some(HealthStatus::Healthy),
+        HealthStatusEnum::UNHEALTHY => Some(HealthStatus::Unhealthy),
+        HealthStatusEnum::NONE | HealthStatusEnum::EMPTY => None,
+    }
+}
+
+/// Starts a created or stopped container; one already running is left as is.
+pub async fn start(docker: &Docker, id: &str) -> Result<()> {
+    docker
+        .client()
+        .start_container(id, None)
+        .await
+        .map_err(docker_error("starting", "container", id))
+}
+
+/// Renames a container, e.g. the old one of a replacement out of the way of the new one.
+pub async fn rename(docker: &Docker, id: &str, new_name: &str) -> Result<()> {
+    let options = RenameContainerOptions {
+        name: new_name.to_string(),
+    };
+    docker
+        .client()
+        .rename_container(id, options)
+        .await
+        .map_err(docker_error("renaming", "container", id))
+}
+
+/// Removes a container, running or not, with its anonymous volumes; one already gone counts
+/// as removed.
+pub async fn remove(docker: &Docker, id: &str) -> Result<()> {
+    let options = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
+    match docker.client().remove_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(error) if is_not_found(&error) => Ok(()),
+        Err(error) => Err(docker_error("removing", "container", id)(error)),
+    }
+}
+
+/// Waits until Docker reports the container healthy, or, for a container without a health
+/// check, until it has been running for a second.
+///
+/// Looks every 250 ms and calls `progress(elapsed)` every 10 s of waiting. Fails with
+/// [`Error::Unhealthy`] (with the last check's output) as soon as Docker says
+/// `unhealthy`, with [`Error::Exited`] (exit code and last log lines) when the container
+/// stops, with [`Error::HealthTimeout`] after `timeout`.
+pub async fn wait_healthy(
+    docker: &Docker,
+    id: &str,
+    timeout: Duration,
+    mut progress: impl FnMut(Duration),
+) -> Result<()> {
+    let began = Instant::now();
+    let mut next_progress = PROGRESS_EVERY;
+    let mut running_since: Option<Instant> = None;
+    loop {
+        let response = match docker.client().inspect_container(id, None).await {
+            Ok(response) => response,
+            Err(error) if is_not_found(&error) => {
+                return Err(Error::Vanished {
+                    container: id.to_string(),
+                });
+            }
+            Err(error) => return Err(docker_error("inspecting", "container", id)(error)),
+        };
+        let name = response
+            .name
+            .as_deref()
+            .map(|name| name.trim_start_matches('/').to_string())
+            .unwrap_or_else(|| id.to_string());
+        let state = response.state.clone().unwrap_or_default();
+        let health = state.health.clone().unwrap_or_default();
+        let last_output = || {
+            health
+                .log
+                .as_ref()
+                .and_then(|log| log.last())
+                .map(|result| {
+                    let output = result.output.as_deref().unwrap_or("").trim();
+                    if output.is_empty() {
+                        format!("(no output, exit code {})", result.exit_code.unwrap_or(-1))
+                    } else {
+                        output.to_string()
+                    }
+                })
+                .unwrap_or_else(|| "(no check has run yet)".to_string())
+        };
+        if matches!(
+            state.status,
+            Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD)
+        ) {
+            return Err(Error::Exited {
+                exit_code: state.exit_code.unwrap_or(-1),
+                logs: log_tail(docker, id).await,
+                container: name,
+            });
+        }
+        let running = state.running.unwrap_or(false);
+        match health.status.and_then(health_status) {
+            Some(HealthStatus::Healthy) => return Ok(()),
+            Some(HealthStatus::Unhealthy) => {
+                return Err(Error::Unhealthy {
+                    container: name,
+                    output: last_output(),
+                });
+            }
+            Some(HealthStatus::Starting) => {}
+            None if running => {
+                let since = *running_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= SETTLE {
+                    return Ok(());
+                }
+            }
+            None => running_since = None,
+        }
+        let elapsed = began.elapsed();
+        if elapsed >= timeout {
+            return Err(Error::HealthTimeout {
+                container: name,
+                waited: elapsed,
+                status: state
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "unknown".to_string()),
+                output: last_output(),
+            });
+        }
+        if elapsed >= next_progress {
+            progress(elapsed);
+            next_progress += PROGRESS_EVERY;
+        }
+        tokio::time::sleep(POLL.min(timeout - elapsed)).await;
+    }
+}
+
+/// The last lines of a container's output, for an error message; never fails (a failure
+/// to read them is said in their place).
+async fn log_tail(docker: &Docker, id: &str) -> String {
+    let options = LogsOptions {
+        stdout: true,
+        stderr: true,
+        tail: LOG_TAIL_LINES.to_string(),
+        ..Default::default()
+    };
+    let mut stream = docker.client().logs(id, Some(options));
+    let mut text = String::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(output) => text.push_str(&output.to_string()),
+            Err(error) => {
+                text.push_str(&format!("(reading the logs failed: {error})"));
+                break;
+            }
+        }
+    }
+    let text = text.trim_end();
+    if text.is_empty() {
+        "(no output)".to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(archive: &[u8]) -> Vec<(String, tar::EntryType, u32, Vec<u8>)> {
+        let mut archive = tar::Archive::new(archive);
+        archive
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let mut entry = entry.unwrap();
+                let mut content = Vec::new();
+                std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+                let header = entry.header();
+                (
+                    entry.path().unwrap().to_string_lossy().into_owned(),
+                    header.entry_type(),
+                    header.mode().unwrap(),
+                    content,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn files_tar_has_parent_folders_then_files_readable_by_all() {
+        let files = BTreeMap::from([
+            ("/etc/yoyo/users.json".to_string(), b"[]".to_vec()),
+            ("/etc/yoyo/a/b.txt".to_string(), b"b".to_vec()),
+            ("/top".to_string(), b"t".to_vec()),
+        ]);
+        let archive = files_tar("c", &files).unwrap().unwrap();
+        let dir = tar::EntryType::Directory;
+        let file = tar::EntryType::Regular;
+        assert_eq!(
+            entries(&archive),
+            vec![
+                ("etc/".to_string(), dir, 0o755, vec![]),
+                ("etc/yoyo/".to_string(), dir, 0o755, vec![]),
+                ("etc/yoyo/a/".to_string(), dir, 0o755, vec![]),
+                ("etc/yoyo/a/b.txt".to_string(), file, 0o644, b"b".to_vec()),
+                (
+                    "etc/yoyo/users.json".to_string(),
+                    file,
+                    0o644,
+                    b"[]".to_vec()
+                ),
+                ("top".to_string(), file, 0o644, b"t".to_vec()),
+            ]
+        );
+        // Same files, same bytes: nothing depends on the time or the user building it.
+        assert_eq!(files_tar("c", &files).unwrap().unwrap(), archive);
+    }
+
+    #[test]
+    fn files_tar_refuses_paths_that_are_not_plain_absolute_paths() {
+        // (`/etc/./x` is `/etc/x`: Path drops inner `.` components.)
+        for path in ["etc/x", "/etc/../x", "/", "./x", ""] {
+            let files = BTreeMap::from([(path.to_string(), b"x".to_vec())]);
+            let Err(error) = files_tar("web", &files) else {
+                panic!("`{path}` was accepted");
+            };
+            assert!(
+                matches!(&error, Error::InvalidSpec { container, .. } if container == "web"),
+                "{path}: {error}"
+            );
+        }
+        assert!(files_tar("web", &BTreeMap::new()).unwrap().is_none());
+    }
+
+    #[test]
+    fn create_body_binds_ports_to_loopback_and_attaches_the_network() {
+        let spec = ContainerSpec {
+            name: "p-web".into(),
+            image: "p-web:1".into(),
+            env: BTreeMap::from([("A".into(), "1".into())]),
+            ports: vec![(8080, 5000)],
+            network: Some("p-platform".into()),
+            aliases: vec!["web".into()],
+            ..Default::default()
+        };
+        let body = create_body(&spec);
+        assert_eq!(body.env, Some(vec!["A=1".to_string()]));
+        assert_eq!(body.exposed_ports, Some(vec!["5000/tcp".to_string()]));
+        let host = body.host_config.unwrap();
+        let binding = &host.port_bindings.unwrap()["5000/tcp"].clone().unwrap()[0];
+        assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(binding.host_port.as_deref(), Some("8080"));
+        assert_eq!(host.network_mode.as_deref(), Some("p-platform"));
+        let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
+        assert_eq!(
+            endpoints["p-platform"].aliases,
+            Some(vec!["web".to_string()])
+        );
+    }
+
+    #[test]
+    fn health_config_keeps_the_image_test_or_disables_it() {
+        let timings = HealthTimings {
+            interval: Some(Duration::from_secs(1)),
+            retries: Some(3),
+            ..Default::default()
+        };
+        let config = health_config(HealthSpec::Timings(timings));
+        assert_eq!(config.test, None);
+        assert_eq!(config.interval, Some(1_000_000_000));
+        assert_eq!(config.retries, Some(3));
+        assert_eq!(config.timeout, None);
+        let config = health_config(HealthSpec::Disabled);
+        assert_eq!(config.test, Some(vec!["NONE".to_string()]));
+    }
+}

@@ -1,0 +1,342 @@
+//! Hashes of what goes into an image or a container, computed without Docker: `plan` calls
+//! these to know whether an image must be rebuilt or a container replaced.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result, io};
+use crate::tree::files_under_skipping;
+
+/// The sha256 (hex) of the inputs of an image build.
+///
+/// Hashed, in this order, each as its name and its content:
+/// 1. every file under `context`, recursively, named `context/<relative path>`, except a
+///    top-level `target/` folder and, when `binary` is set, the file `<context>/<binary>`
+///    (the build step writes it: it is an output, not an input);
+/// 2. when `binary` is set: `root`'s `Cargo.toml` and `Cargo.lock`, then the files of the
+///    package's path dependencies, named `dep/<folder relative to root>/<relative path>`,
+///    in folder order. Path dependencies are the `[dependencies]` and
+///    `[build-dependencies]` entries (target-specific ones included) of the context's
+///    `Cargo.toml` that have a `path`, or `workspace = true` with a `path` in `root`'s
+///    `[workspace.dependencies]`; then theirs, recursively.
+///
+/// Symlinks are hashed as their target, not followed. Names keep the hash independent of
+/// where the checkout lives.
+pub fn build_inputs_hash(root: &Path, context: &Path, binary: Option<&str>) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let skip: Vec<&str> = ["target"].into_iter().chain(binary).collect();
+    hash_folder(&mut hasher, "context", context, &skip)?;
+    if binary.is_some() {
+        for name in ["Cargo.toml", "Cargo.lock"] {
+            hash_file(&mut hasher, &format!("root/{name}"), &root.join(name))?;
+        }
+        for folder in path_dependencies(root, context)? {
+            let name = match folder.strip_prefix(canonical(root)?) {
+                Ok(relative) => relative.to_string_lossy().into_owned(),
+                Err(_) => folder.to_string_lossy().into_owned(),
+            };
+            hash_folder(&mut hasher, &format!("dep/{name}"), &folder, &["target"])?;
+        }
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+/// Feeds one named entry: its name, its length, its bytes; so no two different sequences
+/// of entries feed the same bytes.
+fn feed(hasher: &mut Sha256, name: &str, content: &[u8]) {
+    hasher.update(name.as_bytes());
+    hasher.update([0]);
+    hasher.update((content.len() as u64).to_le_bytes());
+    hasher.update(content);
+}
+
+fn hash_folder(hasher: &mut Sha256, prefix: &str, folder: &Path, skip: &[&str]) -> Result<()> {
+    for (relative, path) in files_under_skipping(folder, skip)? {
+        hash_file(hasher, &format!("{prefix}/{relative}"), &path)?;
+    }
+    Ok(())
+}
+
+fn hash_file(hasher: &mut Sha256, name: &str, path: &Path) -> Result<()> {
+    let metadata = std::fs::symlink_metadata(path).map_err(io("reading", path))?;
+    if metadata.file_type().is_symlink() {
+        let target = std::fs::read_link(path).map_err(io("reading", path))?;
+        feed(
+            hasher,
+            &format!("{name} -> symlink"),
+            target.to_string_lossy().as_bytes(),
+        );
+    } else {
+        let content = std::fs::read(path).map_err(io("reading", path))?;
+        feed(hasher, name, &content);
+    }
+    Ok(())
+}
+
+fn canonical(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path).map_err(io("resolving", path))
+}
+
+/// The folders of the package's path dependencies, transitively, canonical and sorted.
+fn path_dependencies(root: &Path, context: &Path) -> Result<BTreeSet<PathBuf>> {
+    let root_manifest_path = root.join("Cargo.toml");
+    let root_manifest = read_manifest(&root_manifest_path)?;
+    let workspace_dependencies = root_manifest
+        .get("workspace")
+        .and_then(|workspace| workspace.get("dependencies"))
+        .and_then(toml::Value::as_table);
+    let mut found = BTreeSet::new();
+    let mut pending = vec![canonical(context)?];
+    let own = pending[0].clone();
+    while let Some(package) = pending.pop() {
+        let manifest_path = package.join("Cargo.toml");
+        let manifest = read_manifest(&manifest_path)?;
+        for (name, dependency) in dependency_entries(&manifest) {
+            let folder = if let Some(path) = dependency.get("path").and_then(toml::Value::as_str) {
+                package.join(path)
+            } else if dependency.get("workspace").and_then(toml::Value::as_bool) == Some(true) {
+                let entry = workspace_dependencies.and_then(|deps| deps.get(name));
+                match entry
+                    .and_then(|e| e.get("path"))
+                    .and_then(toml::Value::as_str)
+                {
+                    Some(path) => root.join(path),
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
+            let folder = std::fs::canonicalize(&folder).map_err(|source| Error::Manifest {
+                path: manifest_path.clone(),
+                message: format!(
+                    "path dependency `{name}` at `{}`: {source}",
+                    folder.display()
+                ),
+            })?;
+            if folder != own && found.insert(folder.clone()) {
+                pending.push(folder);
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn read_manifest(path: &Path) -> Result<toml::Table> {
+    let text = std::fs::read_to_string(path).map_err(io("reading", path))?;
+    text.parse::<toml::Table>()
+        .map_err(|error| Error::Manifest {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })
+}
+
+/// The (name, entry) pairs of the dependency tables that go into a release binary.
+fn dependency_entries(manifest: &toml::Table) -> Vec<(&String, &toml::Value)> {
+    let tables = ["dependencies", "build-dependencies"];
+    let mut sections: Vec<&toml::Table> = tables
+        .iter()
+        .filter_map(|table| manifest.get(*table).and_then(toml::Value::as_table))
+        .collect();
+    if let Some(targets) = manifest.get("target").and_then(toml::Value::as_table) {
+        for target in targets.values() {
+            sections.extend(
+                tables
+                    .iter()
+                    .filter_map(|table| target.get(*table).and_then(toml::Value::as_table)),
+            );
+        }
+    }
+    sections
+        .into_iter()
+        .flat_map(|section| section.iter())
+        .collect()
+}
+
+/// The sha256 (hex) of a JSON value in canonical form (object keys sorted, no spaces), for
+/// the `yoyoform.config-hash` label: equal values give equal hashes whatever the order
+/// their maps were built in.
+pub fn config_hash(value: &serde_json::Value) -> String {
+    let mut text = String::new();
+    canonical_json(value, &mut text);
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn canonical_json(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical_json(value, out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// Lower-case hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A workspace: `app` (the service, with binary `app`) depends on `lib` by path and on
+    /// `shared` through `[workspace.dependencies]`; `shared` depends on `deep` by path;
+    /// `other` is an unrelated member.
+    fn workspace() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |path: &str, text: &str| {
+            let path = root.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        };
+        write(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"app\", \"lib\", \"shared\", \"deep\", \"other\"]\n\n\
+             [workspace.dependencies]\nshared = { path = \"shared\" }\nserde = \"1\"\n",
+        );
+        write("Cargo.lock", "# lock v1\n");
+        write(
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\n\n[dependencies]\nlib = { path = \"../lib\" }\n\
+             shared.workspace = true\nserde.workspace = true\n\n\
+             [dev-dependencies]\nother = { path = \"../other\" }\n",
+        );
+        write("app/src/main.rs", "fn main() {}\n");
+        write("app/Dockerfile", "FROM scratch\n");
+        write("lib/Cargo.toml", "[package]\nname = \"lib\"\n");
+        write("lib/src/lib.rs", "pub fn lib() {}\n");
+        write(
+            "shared/Cargo.toml",
+            "[package]\nname = \"shared\"\n\n[dependencies]\ndeep = { path = \"../deep\" }\n",
+        );
+        write("shared/src/lib.rs", "pub fn shared() {}\n");
+        write("deep/Cargo.toml", "[package]\nname = \"deep\"\n");
+        write("deep/src/lib.rs", "pub fn deep() {}\n");
+        write("other/Cargo.toml", "[package]\nname = \"other\"\n");
+        write("other/src/lib.rs", "pub fn other() {}\n");
+        dir
+    }
+
+    fn app_hash(root: &Path) -> String {
+        build_inputs_hash(root, &root.join("app"), Some("app")).unwrap()
+    }
+
+    #[test]
+    fn build_inputs_hash_changes_exactly_with_the_inputs() {
+        // (what is changed, whether the hash must change)
+        let cases: &[(&str, &str, bool)] = &[
+            ("app/src/main.rs", "fn main() { println!(); }\n", true),
+            ("app/Dockerfile", "FROM scratch\nUSER 1\n", true),
+            ("app/new-file.txt", "new", true),
+            ("lib/src/lib.rs", "pub fn lib2() {}\n", true),
+            ("shared/src/lib.rs", "pub fn shared2() {}\n", true),
+            ("deep/src/lib.rs", "pub fn deep2() {}\n", true),
+            ("Cargo.lock", "# lock v2\n", true),
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = []\n\n[workspace.dependencies]\nshared = { path = \"shared\" }\n",
+                true,
+            ),
+            ("other/src/lib.rs", "pub fn other2() {}\n", false),
+            ("app/app", "the built binary", false),
+            ("app/target/release/app", "build output", false),
+            ("lib/target/debug/x", "build output", false),
+            ("README.md", "unrelated", false),
+        ];
+        for (path, text, changes) in cases {
+            let dir = workspace();
+            let root = dir.path();
+            let before = app_hash(root);
+            assert_eq!(app_hash(root), before, "the same inputs give the same hash");
+            let file = root.join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(&file, text).unwrap();
+            assert_eq!(app_hash(root) != before, *changes, "after changing {path}");
+        }
+    }
+
+    #[test]
+    fn build_inputs_hash_does_not_depend_on_where_the_checkout_is() {
+        let (a, b) = (workspace(), workspace());
+        assert_eq!(app_hash(a.path()), app_hash(b.path()));
+        assert_eq!(app_hash(a.path()).len(), 64);
+    }
+
+    #[test]
+    fn without_binary_only_the_context_counts() {
+        let dir = workspace();
+        let root = dir.path();
+        let hash = || build_inputs_hash(root, &root.join("app"), None).unwrap();
+        let before = hash();
+        fs::write(root.join("Cargo.lock"), "# lock v2\n").unwrap();
+        fs::write(root.join("lib/src/lib.rs"), "changed").unwrap();
+        assert_eq!(hash(), before);
+        // Without a binary, a file named like the package is a context file like any.
+        fs::write(root.join("app/app"), "x").unwrap();
+        assert_ne!(hash(), before);
+    }
+
+    #[test]
+    fn a_missing_path_dependency_is_a_clear_error() {
+        let dir = workspace();
+        let root = dir.path();
+        fs::remove_dir_all(root.join("lib")).unwrap();
+        let error = build_inputs_hash(root, &root.join("app"), Some("app")).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, Error::Manifest { .. }), "{message}");
+        assert!(message.contains("path dependency `lib`"), "{message}");
+    }
+
+    #[test]
+    fn config_hash_is_canonical() {
+        let cases = [
+            (r#"{"a":1,"b":[1,2]}"#, r#"{ "b": [1, 2], "a": 1 }"#, true),
+            (
+                r#"{"a":{"x":"1","y":"2"}}"#,
+                r#"{"a":{"y":"2","x":"1"}}"#,
+                true,
+            ),
+            (r#"{"a":[1,2]}"#, r#"{"a":[2,1]}"#, false),
+            (r#"{"a":"1"}"#, r#"{"a":1}"#, false),
+        ];
+        for (left, right, equal) in cases {
+            let left: serde_json::Value = serde_json::from_str(left).unwrap();
+            let right: serde_json::Value = serde_json::from_str(right).unwrap();
+            assert_eq!(
+                config_hash(&left) == config_hash(&right),
+                equal,
+                "{left} vs {right}"
+            );
+        }
+        assert_eq!(
+            config_hash(&serde_json::json!({})),
+            // sha256 of "{}"
+            "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+    }
+}
