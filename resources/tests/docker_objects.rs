@@ -1,0 +1,354 @@
+//! Networks, images and containers against the real Docker daemon. Each test works in a
+//! project of its own, swept when it ends.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use resources::container::{self, ContainerSpec, HealthSpec, HealthStatus, HealthTimings};
+use resources::{Docker, Error, image, network};
+use support::{Project, exec, free_port};
+
+async fn docker() -> Docker {
+    Docker::connect().await.expect("Docker is running")
+}
+
+#[tokio::test]
+async fn connect_negotiates_the_daemon_api_version() {
+    let docker = docker().await;
+    // The daemon here is Docker 20.10, API 1.41; bollard's default (1.53) is refused by it.
+    let version = docker.client().version().await.expect("version");
+    assert_eq!(Some(docker.api_version()), version.api_version);
+}
+
+#[tokio::test]
+async fn network_create_inspect_remove() {
+    let docker = docker().await;
+    let project = Project::new();
+    let name = format!("{}-platform", project.name);
+    let labels = project.labels("network.platform");
+    let id = network::create(&docker, &name, &labels).await.unwrap();
+
+    let actual = network::inspect(&docker, &id)
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(actual.id, id);
+    assert_eq!(actual.name, name);
+    assert_eq!(actual.labels, labels);
+
+    network::remove(&docker, &id).await.unwrap();
+    assert_eq!(network::inspect(&docker, &id).await.unwrap(), None);
+    // Already gone: still done.
+    network::remove(&docker, &id).await.unwrap();
+}
+
+#[tokio::test]
+async fn redis_container_lifecycle() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    assert!(image::exists(&docker, &tag).await.unwrap());
+    let images = image::list_by_label(&docker, &project.name).await.unwrap();
+    assert!(images.iter().any(|i| i.tags.contains(&tag)), "{images:?}");
+
+    let network_name = format!("{}-platform", project.name);
+    network::create(&docker, &network_name, &project.labels("network.platform"))
+        .await
+        .unwrap();
+    let port = free_port();
+    let spec = ContainerSpec {
+        name: format!("{}-queue", project.name),
+        image: tag.clone(),
+        env: BTreeMap::from([("GREETING".into(), "hello world=1".into())]),
+        files: BTreeMap::from([("/etc/yoyo/check.lua".into(), b"return 'file-ok'\n".to_vec())]),
+        ports: vec![(port, 6379)],
+        command: Some(vec!["--maxclients".into(), "77".into()]),
+        network: Some(network_name.clone()),
+        aliases: vec!["queue".into()],
+        labels: project.labels("redis.queue"),
+        health: Some(HealthSpec::Timings(HealthTimings {
+            interval: Some(Duration::from_millis(500)),
+            retries: Some(5),
+            ..Default::default()
+        })),
+    };
+    let id = container::create(&docker, &spec).await.unwrap();
+
+    let mut progress_calls = 0;
+    container::wait_healthy(&docker, &id, Duration::from_secs(30), |_| {
+        progress_calls += 1
+    })
+    .await
+    .unwrap();
+    assert_eq!(progress_calls, 0, "healthy well within 10 s");
+
+    let actual = container::inspect(&docker, &spec.name)
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(actual.id, id);
+    assert_eq!(actual.name, spec.name);
+    assert_eq!(actual.image, tag);
+    assert_eq!(actual.env["GREETING"], "hello world=1");
+    for (key, value) in &spec.labels {
+        assert_eq!(actual.labels.get(key), Some(value));
+    }
+    assert!(actual.running);
+    assert_eq!(actual.health, Some(HealthStatus::Healthy));
+    assert_eq!(actual.ports, vec![(port, 6379)]);
+    assert_eq!(actual.command, spec.command);
+    assert!(actual.networks[&network_name].contains(&"queue".to_string()));
+    // Docker merged the empty test with the image's and kept our interval.
+    let check = actual.health_check.expect("health check");
+    assert_eq!(check.test, ["CMD", "/usr/bin/redis-cli", "-e", "ping"]);
+    assert_eq!(check.interval, Some(Duration::from_millis(500)));
+    assert_eq!(check.retries, Some(5));
+
+    // Inside the container, as its non-root user: the server answers, took the command's
+    // arguments, and the copied file is readable.
+    assert_eq!(
+        exec(&docker, &id, &["/usr/bin/redis-cli", "ping"]).await,
+        (0, "PONG\n".into())
+    );
+    let (code, output) = exec(
+        &docker,
+        &id,
+        &["/usr/bin/redis-cli", "config", "get", "maxclients"],
+    )
+    .await;
+    assert_eq!((code, output.as_str()), (0, "maxclients\n77\n"));
+    let (code, output) = exec(
+        &docker,
+        &id,
+        &["/usr/bin/redis-cli", "--eval", "/etc/yoyo/check.lua"],
+    )
+    .await;
+    assert_eq!((code, output.as_str()), (0, "file-ok\n"));
+
+    // From the host, through the port published on loopback.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(b"PING\r\n").unwrap();
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"+PONG\r\n");
+
+    // Stopped behind yoyoform's back: inspect says so.
+    let stop = bollard::query_parameters::StopContainerOptions {
+        t: Some(1),
+        ..Default::default()
+    };
+    docker
+        .client()
+        .stop_container(&id, Some(stop))
+        .await
+        .unwrap();
+    let stopped = container::inspect(&docker, &id)
+        .await
+        .unwrap()
+        .expect("still exists");
+    assert!(!stopped.running);
+    assert_eq!(stopped.status, "exited");
+
+    // Renamed out of the way (as a replacement does), started again, removed twice.
+    let old_name = format!("{}-queue-old", project.name);
+    container::rename(&docker, &id, &old_name).await.unwrap();
+    container::start(&docker, &id).await.unwrap();
+    let renamed = container::inspect(&docker, &old_name)
+        .await
+        .unwrap()
+        .expect("renamed");
+    assert!(renamed.running);
+    assert_eq!(container::inspect(&docker, &spec.name).await.unwrap(), None);
+    container::remove(&docker, &id).await.unwrap();
+    assert_eq!(container::inspect(&docker, &id).await.unwrap(), None);
+    container::remove(&docker, &id).await.unwrap();
+
+    let removed = resources::sweep::remove_project(&docker, &project.name, false)
+        .await
+        .unwrap();
+    assert_eq!(removed.containers, Vec::<String>::new());
+    assert_eq!(removed.networks, vec![network_name]);
+    assert_eq!(removed.images, vec![tag.clone()]);
+    assert!(!image::exists(&docker, &tag).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_container_that_exits_is_reported_with_its_exit_code_and_logs() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let spec = ContainerSpec {
+        name: format!("{}-broken", project.name),
+        image: tag,
+        command: Some(vec!["--no-such-option".into(), "x".into()]),
+        labels: project.labels("redis.broken"),
+        ..Default::default()
+    };
+    let id = container::create(&docker, &spec).await.unwrap();
+    let began = Instant::now();
+    let error = container::wait_healthy(&docker, &id, Duration::from_secs(30), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    match &error {
+        Error::Exited {
+            container,
+            exit_code,
+            logs,
+        } => {
+            assert_eq!(container, &spec.name);
+            assert_eq!(*exit_code, 1);
+            assert!(logs.contains("no-such-option"), "{logs}");
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+    assert!(error.to_string().contains("exited with code 1"), "{error}");
+}
+
+#[tokio::test]
+async fn a_failing_health_check_is_reported_with_its_output() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    // The server listens elsewhere than where the image's check looks.
+    let spec = ContainerSpec {
+        name: format!("{}-unhealthy", project.name),
+        image: tag,
+        command: Some(vec!["--port".into(), "6380".into()]),
+        labels: project.labels("redis.unhealthy"),
+        health: Some(HealthSpec::Timings(HealthTimings {
+            interval: Some(Duration::from_millis(200)),
+            retries: Some(2),
+            start_period: Some(Duration::from_millis(1)),
+            timeout: Some(Duration::from_secs(2)),
+        })),
+        ..Default::default()
+    };
+    let id = container::create(&docker, &spec).await.unwrap();
+    let error = container::wait_healthy(&docker, &id, Duration::from_secs(30), |_| {})
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Unhealthy { container, output } => {
+            assert_eq!(container, &spec.name);
+            assert!(output.contains("Connection refused"), "{output}");
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_health_check_waits_for_running_only() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let spec = ContainerSpec {
+        name: format!("{}-nocheck", project.name),
+        image: tag,
+        labels: project.labels("redis.nocheck"),
+        health: Some(HealthSpec::Disabled),
+        ..Default::default()
+    };
+    let id = container::create(&docker, &spec).await.unwrap();
+    container::wait_healthy(&docker, &id, Duration::from_secs(10), |_| {})
+        .await
+        .unwrap();
+    let actual = container::inspect(&docker, &id).await.unwrap().unwrap();
+    assert!(actual.running);
+    assert_eq!(actual.health, None);
+    assert_eq!(actual.health_check.unwrap().test, ["NONE"]);
+}
+
+#[tokio::test]
+async fn wait_healthy_times_out_and_reports_progress() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    // A long start period keeps the container `starting` while its checks fail.
+    let spec = ContainerSpec {
+        name: format!("{}-slow", project.name),
+        image: tag,
+        command: Some(vec!["--port".into(), "6380".into()]),
+        labels: project.labels("redis.slow"),
+        health: Some(HealthSpec::Timings(HealthTimings {
+            start_period: Some(Duration::from_secs(60)),
+            interval: Some(Duration::from_millis(500)),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let id = container::create(&docker, &spec).await.unwrap();
+    let error = container::wait_healthy(&docker, &id, Duration::from_secs(2), |_| {})
+        .await
+        .unwrap_err();
+    match &error {
+        Error::HealthTimeout { status, output, .. } => {
+            assert_eq!(status, "running");
+            assert!(output.contains("Connection refused"), "{output}");
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failed_build_step_returns_the_log_tail() {
+    let docker = docker().await;
+    let project = Project::new();
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nCOPY present /present\nCOPY absent /absent\n",
+    )
+    .unwrap();
+    std::fs::write(context.path().join("present"), "x").unwrap();
+    let tag = format!("{}-broken:1", project.name);
+    let error = image::build(
+        &docker,
+        &tag,
+        context.path(),
+        &project.labels("service.broken"),
+    )
+    .await
+    .unwrap_err();
+    match &error {
+        Error::Build {
+            tag: built,
+            message,
+            log,
+        } => {
+            assert_eq!(built, &tag);
+            assert!(message.contains("absent"), "{message}");
+            assert!(log.contains("COPY present /present"), "{log}");
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+    assert!(!image::exists(&docker, &tag).await.unwrap());
+    image::remove(&docker, &tag).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_absent_image_that_cannot_be_pulled_is_a_clear_error() {
+    let docker = docker().await;
+    // `.invalid` never resolves: the daemon fails at once, nothing is fetched.
+    let name = "yoyoform-absent.invalid/none:1";
+    assert!(!image::exists(&docker, name).await.unwrap());
+    let error = image::pull(&docker, name).await.unwrap_err();
+    assert!(matches!(error, Error::Pull { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "image `yoyoform-absent.invalid/none:1` is not present and cannot be pulled: "
+        ),
+        "{message}"
+    );
+}
