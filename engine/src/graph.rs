@@ -74,9 +74,7 @@ impl Graph {
         let mut cycles: Vec<Cycle> = petgraph::algo::tarjan_scc(&self.graph)
             .into_iter()
             .filter_map(|component| {
-                let start = *component
-                    .iter()
-                    .min_by_key(|&&node| &self.graph[node])?;
+                let start = *component.iter().min_by_key(|&&node| &self.graph[node])?;
                 let members: BTreeSet<NodeIndex> = component.into_iter().collect();
                 self.circle_through(start, &members)
             })
@@ -134,7 +132,14 @@ impl Graph {
         let mut waiting_on: BTreeMap<NodeIndex, usize> = self
             .nodes
             .values()
-            .map(|&n| (n, self.graph.neighbors_directed(n, Direction::Incoming).count()))
+            .map(|&n| {
+                (
+                    n,
+                    self.graph
+                        .neighbors_directed(n, Direction::Incoming)
+                        .count(),
+                )
+            })
             .collect();
         let mut ready: BTreeSet<(&Address, NodeIndex)> = waiting_on
             .iter()
@@ -235,5 +240,237 @@ impl fmt::Display for Graph {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::model::{Body, ImageSource, Kind, Location, Service, Template};
+    use crate::config::template;
+
+    fn address(text: &str) -> Address {
+        let (kind, name) = text.split_once('.').unwrap();
+        Address {
+            kind: Kind::parse(kind).unwrap(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// A network resource `name` with `depends_on` edges: the graph needs no more.
+    fn node(name: &str, depends_on: &[&str]) -> Resource {
+        Resource {
+            address: address(&format!("network.{name}")),
+            body: Body::Network,
+            depends_on: depends_on
+                .iter()
+                .map(|name| address(&format!("network.{name}")))
+                .collect(),
+            location: Location::default(),
+        }
+    }
+
+    fn config(resources: Vec<Resource>) -> Config {
+        Config {
+            path: PathBuf::from("env.toml"),
+            root: PathBuf::from("."),
+            project: "test".to_owned(),
+            variables: BTreeMap::new(),
+            resources,
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    fn graph(nodes: &[(&str, &[&str])]) -> Result<Graph, Cycle> {
+        Graph::build(&config(
+            nodes
+                .iter()
+                .map(|(name, depends_on)| node(name, depends_on))
+                .collect(),
+        ))
+    }
+
+    fn names(addresses: Vec<&Address>) -> Vec<&str> {
+        addresses.into_iter().map(|a| a.name.as_str()).collect()
+    }
+
+    #[test]
+    fn orders() {
+        type Case<'a> = (&'a [(&'a str, &'a [&'a str])], &'a [&'a str]);
+        let table: &[Case] = &[
+            (&[], &[]),
+            // A chain, declared backwards.
+            (
+                &[("c", &["b"]), ("b", &["a"]), ("a", &[])],
+                &["a", "b", "c"],
+            ),
+            // A diamond: b and c both wait for a, d for both.
+            (
+                &[("d", &["c", "b"]), ("c", &["a"]), ("b", &["a"]), ("a", &[])],
+                &["a", "b", "c", "d"],
+            ),
+            // Independent resources come out by address.
+            (&[("z", &[]), ("m", &[]), ("a", &[])], &["a", "m", "z"]),
+            // Ties go by address, not by depth: `y` is ready before `b` is.
+            (&[("b", &["z"]), ("y", &[]), ("z", &[])], &["y", "z", "b"]),
+            // Edges to undeclared addresses are not the graph's business.
+            (&[("a", &["missing"])], &["a"]),
+        ];
+        for (nodes, expected) in table {
+            let graph = graph(nodes).unwrap();
+            assert_eq!(names(graph.order()), *expected, "{nodes:?}");
+            let mut reversed = expected.to_vec();
+            reversed.reverse();
+            assert_eq!(names(graph.reverse_order()), reversed, "{nodes:?}");
+        }
+    }
+
+    #[test]
+    fn neighbours() {
+        let graph = graph(&[
+            ("a", &[]),
+            ("b", &["a"]),
+            ("c", &["a"]),
+            ("d", &["b", "c"]),
+            ("e", &["d"]),
+            ("f", &[]),
+        ])
+        .unwrap();
+        let a = address("network.a");
+        let d = address("network.d");
+        assert_eq!(names(graph.dependencies(&d)), ["b", "c"]);
+        assert_eq!(names(graph.dependents(&a)), ["b", "c"]);
+        assert_eq!(names(graph.transitive_dependents(&a)), ["b", "c", "d", "e"]);
+        assert_eq!(names(graph.transitive_dependencies(&d)), ["a", "b", "c"]);
+        assert_eq!(names(graph.transitive_dependencies(&a)), Vec::<&str>::new());
+        let unknown = address("network.zzz");
+        assert!(graph.dependencies(&unknown).is_empty());
+        assert!(graph.transitive_dependents(&unknown).is_empty());
+        assert!(graph.contains(&a) && !graph.contains(&unknown));
+        assert_eq!(graph.addresses().count(), 6);
+        assert_eq!(
+            graph.to_string(),
+            "network.a\nnetwork.b <- network.a\nnetwork.c <- network.a\n\
+             network.d <- network.b, network.c\nnetwork.e <- network.d\nnetwork.f\n"
+        );
+    }
+
+    #[test]
+    fn cycles() {
+        type Case<'a> = (&'a [(&'a str, &'a [&'a str])], &'a str);
+        let table: &[Case] = &[
+            (&[("a", &["a"])], "network.a -> network.a"),
+            (
+                &[("a", &["b"]), ("b", &["a"])],
+                "network.a -> network.b -> network.a",
+            ),
+            // Declared in another order, named from the smallest address.
+            (
+                &[("c", &["a"]), ("b", &["c"]), ("a", &["b"])],
+                "network.a -> network.b -> network.c -> network.a",
+            ),
+            // The shortest circle through the smallest address, outside ones left out.
+            (
+                &[
+                    ("x", &[]),
+                    ("a", &["b", "x"]),
+                    ("b", &["c", "a"]),
+                    ("c", &["a"]),
+                ],
+                "network.a -> network.b -> network.a",
+            ),
+            // Two separate cycles: the first by address is the error.
+            (
+                &[("p", &["q"]), ("q", &["p"]), ("m", &["n"]), ("n", &["m"])],
+                "network.m -> network.n -> network.m",
+            ),
+        ];
+        for (nodes, expected) in table {
+            let cycle = graph(nodes).unwrap_err();
+            assert_eq!(cycle.path(), *expected, "{nodes:?}");
+            assert_eq!(cycle.to_string(), format!("dependency cycle `{expected}`"));
+        }
+    }
+
+    #[test]
+    fn every_cycle_is_found_for_the_loader() {
+        let resources = vec![node("p", &["q"]), node("q", &["p"]), node("m", &["m"])];
+        let cycles: Vec<String> = Graph::unchecked(&resources)
+            .cycles()
+            .iter()
+            .map(Cycle::path)
+            .collect();
+        assert_eq!(
+            cycles,
+            [
+                "network.m -> network.m",
+                "network.p -> network.q -> network.p"
+            ]
+        );
+    }
+
+    /// References in templates and `network =` are edges as much as `depends_on` is.
+    #[test]
+    fn edges_from_references_and_networks() {
+        let service = |name: &str, env: &[(&str, &str)], network: Option<&str>| Resource {
+            address: address(&format!("service.{name}")),
+            body: Body::Service(Service {
+                image: ImageSource::Image("x".to_owned()),
+                network: network.map(address),
+                port: 5000,
+                env: env
+                    .iter()
+                    .map(|(key, value)| ((*key).to_owned(), template::parse(value).unwrap()))
+                    .collect(),
+                files: BTreeMap::new(),
+                ports: Vec::new(),
+                replicas: None,
+                command: Some(vec![Template { parts: vec![] }]),
+                health: None,
+            }),
+            depends_on: Vec::new(),
+            location: Location::default(),
+        };
+        let secret = Resource {
+            address: address("secret.jwt"),
+            body: Body::Secret { length: 32 },
+            depends_on: vec![address("network.net")],
+            location: Location::default(),
+        };
+        let graph = Graph::build(&config(vec![
+            service(
+                "web",
+                &[("API", "${service.api.url}"), ("PORT", "${var.port}")],
+                Some("network.net"),
+            ),
+            service("api", &[("KEY", "x${secret.jwt.value}y")], None),
+            secret,
+            node("net", &[]),
+        ]))
+        .unwrap();
+        let order: Vec<String> = graph.order().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            order,
+            ["network.net", "secret.jwt", "service.api", "service.web"]
+        );
+        let web = address("service.web");
+        let dependencies: Vec<String> = graph
+            .dependencies(&web)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(dependencies, ["network.net", "service.api"]);
+
+        let cyclic = Graph::build(&config(vec![
+            service("a", &[("B", "${service.b.host}")], None),
+            service("b", &[("A", "${service.a.url}")], None),
+        ]));
+        assert_eq!(
+            cyclic.unwrap_err().path(),
+            "service.a -> service.b -> service.a"
+        );
     }
 }

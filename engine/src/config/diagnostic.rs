@@ -222,7 +222,9 @@ pub enum Problem {
         replicas: u32,
     },
     /// A `ports` entry that does not parse.
-    #[error("`ports` entries look like `127.0.0.1:HOST:CONTAINER` or `HOST:CONTAINER`, found `{found}`")]
+    #[error(
+        "`ports` entries look like `127.0.0.1:HOST:CONTAINER` or `HOST:CONTAINER`, found `{found}`"
+    )]
     BadPortMapping {
         /// The entry (after variable substitution).
         found: String,
@@ -378,7 +380,8 @@ impl Diagnostics {
     /// Problems in `path`, sorted by position (the sort is stable: problems at one place
     /// keep the order they were found in).
     pub fn new(path: PathBuf, mut diagnostics: Vec<Diagnostic>) -> Self {
-        diagnostics.sort_by_key(|diagnostic| (diagnostic.location.line, diagnostic.location.column));
+        diagnostics
+            .sort_by_key(|diagnostic| (diagnostic.location.line, diagnostic.location.column));
         Diagnostics { path, diagnostics }
     }
 
@@ -435,13 +438,13 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The candidate nearest to `written`, if one is near enough to be a typo: at most a
-/// third of the word's length in edits, and at least one (Damerau-Levenshtein, so swapped
+/// quarter of the word's length in edits, and at least one (Damerau-Levenshtein, so swapped
 /// letters count once). Ties go to the first in sorted order, so the answer is stable.
 pub fn did_you_mean<'a>(
     written: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
-    let limit = (written.chars().count() / 3).max(1);
+    let limit = (written.chars().count() / 4).max(1);
     candidates
         .into_iter()
         .filter(|candidate| *candidate != written)
@@ -449,4 +452,74 @@ pub fn did_you_mean<'a>(
         .filter(|(distance, _)| *distance <= limit)
         .min()
         .map(|(_, candidate)| candidate.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let keys = ["build", "image", "network", "replicas", "depends_on"];
+        let table = [
+            ("imagee", Some("image")),
+            ("netwrok", Some("network")),
+            ("replcias", Some("replicas")),
+            ("dependson", Some("depends_on")),
+            ("bild", Some("build")),
+            ("image", None),
+            ("colour", None),
+            ("x", None),
+        ];
+        for (written, expected) in table {
+            assert_eq!(
+                did_you_mean(written, keys).as_deref(),
+                expected,
+                "{written:?}"
+            );
+        }
+        // Equally near: the smaller name wins, whatever the order given.
+        assert_eq!(did_you_mean("ab", ["ac", "aa"]).as_deref(), Some("aa"));
+    }
+
+    #[test]
+    fn sorted_by_position_with_help_lines() {
+        let at = |line, column| Location { line, column };
+        let problems = Diagnostics::new(
+            PathBuf::from("dir/env.toml"),
+            vec![
+                Diagnostic::new(at(3, 1), &Problem::MissingProject),
+                Diagnostic::new(
+                    at(1, 5),
+                    &Problem::UnknownKey {
+                        key: "imagee".to_owned(),
+                        table: "service.api".to_owned(),
+                        suggestion: Some("image".to_owned()),
+                    },
+                ),
+                Diagnostic::new(
+                    Location::default(),
+                    &Problem::UnsetVariable {
+                        name: "port".to_owned(),
+                    },
+                ),
+                Diagnostic::new(
+                    at(1, 2),
+                    &Problem::Empty {
+                        key: "image".to_owned(),
+                    },
+                ),
+            ],
+        );
+        assert_eq!(problems.len(), 4);
+        assert_eq!(
+            problems.to_string(),
+            "dir/env.toml: error: variable `port` has no value\n  \
+             help: give it a `default`, or set it with `--var port=VALUE` or `YOYOFORM_VAR_port`\n\
+             dir/env.toml:1:2: error: `image` must not be empty\n\
+             dir/env.toml:1:5: error: unknown key `imagee` in `service.api`\n  \
+             help: did you mean `image`?\n\
+             dir/env.toml:3:1: error: missing `[project]` table"
+        );
+    }
 }

@@ -199,7 +199,8 @@ impl<'s> Loader<'s> {
         let project = project.unwrap_or_else(|| {
             Err(self.report_at(Location { line: 1, column: 1 }, Problem::MissingProject))
         });
-        resources.sort_by_key(|resource: &Resource| (resource.location.line, resource.location.column));
+        resources
+            .sort_by_key(|resource: &Resource| (resource.location.line, resource.location.column));
         self.check_host_ports();
         self.check_cycles(&resources);
 
@@ -211,7 +212,11 @@ impl<'s> Loader<'s> {
             resources,
             outputs: outputs?,
         };
-        if resources_ok { Ok(config) } else { Err(Reported) }
+        if resources_ok {
+            Ok(config)
+        } else {
+            Err(Reported)
+        }
     }
 
     /// Names every variable and resource first, so that references can be checked in any
@@ -413,9 +418,13 @@ impl<'s> Loader<'s> {
             let output = entry.and_then(|(name, location, table)| {
                 let table_name = format!("output.{name}");
                 self.keys(table, &table_name, &["value", "sensitive"]);
-                let value = self.required(table, location, &table_name, "value", |loader, node, key| {
-                    loader.template(node, key)
-                });
+                let value = self.required(
+                    table,
+                    location,
+                    &table_name,
+                    "value",
+                    |loader, node, key| loader.template(node, key),
+                );
                 let sensitive = self.optional(table, "sensitive", Self::boolean);
                 Ok((
                     name.to_owned(),
@@ -452,7 +461,12 @@ impl<'s> Loader<'s> {
             .collect()
     }
 
-    fn resource(&mut self, address: Address, location: Location, table: &DeTable) -> Checked<Resource> {
+    fn resource(
+        &mut self,
+        address: Address,
+        location: Location,
+        table: &DeTable,
+    ) -> Checked<Resource> {
         let table_name = address.to_string();
         let depends_on = self.optional(table, "depends_on", |loader, node, key| {
             let items = loader.array(node, key)?;
@@ -494,14 +508,28 @@ impl<'s> Loader<'s> {
         })
     }
 
-    fn service(&mut self, address: &Address, location: Location, table: &DeTable) -> Checked<Service> {
+    fn service(
+        &mut self,
+        address: &Address,
+        location: Location,
+        table: &DeTable,
+    ) -> Checked<Service> {
         let table_name = address.to_string();
         self.keys(
             table,
             &table_name,
             &[
-                "build", "image", "network", "port", "env", "files", "ports", "replicas",
-                "command", "health", "depends_on",
+                "build",
+                "image",
+                "network",
+                "port",
+                "env",
+                "files",
+                "ports",
+                "replicas",
+                "command",
+                "health",
+                "depends_on",
             ],
         );
         let image = self.image_source(table, location, &table_name);
@@ -528,8 +556,10 @@ impl<'s> Loader<'s> {
         });
         let command = self.optional(table, "command", |loader, node, key| {
             let items = loader.array(node, key)?;
-            let templates: Vec<Checked<Template>> =
-                items.iter().map(|item| loader.template(item, key)).collect();
+            let templates: Vec<Checked<Template>> = items
+                .iter()
+                .map(|item| loader.template(item, key))
+                .collect();
             templates.into_iter().collect()
         });
         let health = self.health(table);
@@ -559,42 +589,67 @@ impl<'s> Loader<'s> {
         })
     }
 
-    fn router(&mut self, address: &Address, location: Location, table: &DeTable) -> Checked<Router> {
+    fn router(
+        &mut self,
+        address: &Address,
+        location: Location,
+        table: &DeTable,
+    ) -> Checked<Router> {
         let table_name = address.to_string();
         self.keys(
             table,
             &table_name,
-            &["build", "image", "network", "listen", "routes", "health", "depends_on"],
+            &[
+                "build",
+                "image",
+                "network",
+                "listen",
+                "routes",
+                "health",
+                "depends_on",
+            ],
         );
         let image = self.image_source(table, location, &table_name);
         let network = self.network(table);
-        let listen = self.required(table, location, &table_name, "listen", |loader, node, key| {
-            let listen = loader.template(node, key)?;
-            if let Some(text) = loader.substitute(&listen, node, key)? {
-                let port = loader.listen_port(&text, node.span())?;
-                let location = loader.location(node.span().start);
-                loader.host_ports.push((port, location, address.clone()));
-            }
-            Ok(listen)
-        });
-        let routes = self.required(table, location, &table_name, "routes", |loader, node, key| {
-            let routes = loader.map(node, key, |loader, route, node, key| {
-                if !is_route(route.get_ref()) {
-                    let problem = Problem::BadRoute {
-                        path: route.get_ref().to_string(),
-                    };
-                    return Err(loader.report(route.span(), problem));
+        let listen = self.required(
+            table,
+            location,
+            &table_name,
+            "listen",
+            |loader, node, key| {
+                let listen = loader.template(node, key)?;
+                if let Some(text) = loader.substitute(&listen, node, key)? {
+                    let port = loader.listen_port(&text, node.span())?;
+                    let location = loader.location(node.span().start);
+                    loader.host_ports.push((port, location, address.clone()));
                 }
-                loader.template(node, key)
-            })?;
-            if routes.is_empty() {
-                let problem = Problem::Empty {
-                    key: key.to_owned(),
-                };
-                return Err(loader.report(node.span(), problem));
-            }
-            Ok(routes)
-        });
+                Ok(listen)
+            },
+        );
+        let routes = self.required(
+            table,
+            location,
+            &table_name,
+            "routes",
+            |loader, node, key| {
+                let routes = loader.map(node, key, |loader, route, node, key| {
+                    if !is_route(route.get_ref()) {
+                        let problem = Problem::BadRoute {
+                            path: route.get_ref().to_string(),
+                        };
+                        return Err(loader.report(route.span(), problem));
+                    }
+                    loader.template(node, key)
+                })?;
+                if routes.is_empty() {
+                    let problem = Problem::Empty {
+                        key: key.to_owned(),
+                    };
+                    return Err(loader.report(node.span(), problem));
+                }
+                Ok(routes)
+            },
+        );
         let health = self.health(table);
         Ok(Router {
             image: image?,
@@ -606,7 +661,12 @@ impl<'s> Loader<'s> {
     }
 
     /// Exactly one of `build` and `image`.
-    fn image_source(&mut self, table: &DeTable, location: Location, table_name: &str) -> Checked<ImageSource> {
+    fn image_source(
+        &mut self,
+        table: &DeTable,
+        location: Location,
+        table_name: &str,
+    ) -> Checked<ImageSource> {
         match (table.get("build"), table.get("image")) {
             (Some(build), None) => self.build(build),
             (None, Some(image)) => {
@@ -660,7 +720,9 @@ impl<'s> Loader<'s> {
                 };
                 (context, binary)
             }
-            other => return Err(self.wrong_type(node.span(), "build", "a string or a table", other)),
+            other => {
+                return Err(self.wrong_type(node.span(), "build", "a string or a table", other));
+            }
         };
         let context = self.string(context_node, "build.context")?;
         let folder = self.root.join(context);
@@ -703,7 +765,11 @@ impl<'s> Loader<'s> {
         let Some((kind, name)) = text.split_once('.') else {
             let problem = Problem::NotAnAddress {
                 key: key.to_owned(),
-                example: if key == "network" { "network.NAME" } else { "service.NAME" },
+                example: if key == "network" {
+                    "network.NAME"
+                } else {
+                    "service.NAME"
+                },
                 found: text.to_owned(),
             };
             return Err(self.report(span, problem));
@@ -722,7 +788,12 @@ impl<'s> Loader<'s> {
     }
 
     fn unknown_resource(&self, address: &str) -> Problem {
-        let declared: Vec<String> = self.declared.resources.iter().map(ToString::to_string).collect();
+        let declared: Vec<String> = self
+            .declared
+            .resources
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         Problem::UnknownResource {
             address: address.to_owned(),
             suggestion: did_you_mean(address, declared.iter().map(String::as_str)),
@@ -758,7 +829,11 @@ impl<'s> Loader<'s> {
             DeValue::Boolean(false) => Ok(Some(None)),
             DeValue::Boolean(true) => Ok(None),
             DeValue::Table(timings) => {
-                self.keys(timings, "health", &["interval", "timeout", "retries", "start_period"]);
+                self.keys(
+                    timings,
+                    "health",
+                    &["interval", "timeout", "retries", "start_period"],
+                );
                 let duration = |loader: &mut Self, key: &str| {
                     loader.optional(timings, key, |loader, node, key| {
                         let text = loader.string(node, &format!("health.{key}"))?;
@@ -775,7 +850,9 @@ impl<'s> Loader<'s> {
                 let timeout = duration(self, "timeout");
                 let start_period = duration(self, "start_period");
                 let retries = self.optional(timings, "retries", |loader, node, _| {
-                    loader.integer(node, "health.retries", 1, 100).map(|n| n as u32)
+                    loader
+                        .integer(node, "health.retries", 1, 100)
+                        .map(|n| n as u32)
                 });
                 let default = Health::DEFAULT;
                 Ok(Some(Some(Health {
@@ -809,7 +886,9 @@ impl<'s> Loader<'s> {
                 return Err(self.report(span, problem));
             }
             _ => {
-                let problem = Problem::BadPortMapping { found: text.clone() };
+                let problem = Problem::BadPortMapping {
+                    found: text.clone(),
+                };
                 return Err(self.report(span, problem));
             }
         };
@@ -820,7 +899,8 @@ impl<'s> Loader<'s> {
             container: container?,
         };
         let location = self.location(span.start);
-        self.host_ports.push((mapping.host, location, owner.clone()));
+        self.host_ports
+            .push((mapping.host, location, owner.clone()));
         Ok(mapping)
     }
 
@@ -945,7 +1025,12 @@ impl<'s> Loader<'s> {
 
     /// The text of a template whose only references are variables; `Ok(None)` when a
     /// variable has no value (already reported where it is declared).
-    fn substitute(&mut self, template: &Template, node: &Node, key: &str) -> Checked<Option<String>> {
+    fn substitute(
+        &mut self,
+        template: &Template,
+        node: &Node,
+        key: &str,
+    ) -> Checked<Option<String>> {
         let mut text = String::new();
         for part in &template.parts {
             match part {
@@ -970,7 +1055,11 @@ impl<'s> Loader<'s> {
     /// is written without escapes (the usual case); otherwise the start of the string.
     fn offset_in_string(&self, span: Range<usize>, text: &str, offset: usize) -> usize {
         let raw = &self.source[span.clone()];
-        let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") { 3 } else { 1 };
+        let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+            3
+        } else {
+            1
+        };
         match raw.get(quote..raw.len().saturating_sub(quote)) {
             Some(inner) if inner == text => span.start + quote + offset,
             _ => span.start,
@@ -1026,7 +1115,13 @@ impl<'s> Loader<'s> {
         }
     }
 
-    fn wrong_type(&mut self, span: Range<usize>, key: &str, expected: &'static str, found: &DeValue) -> Reported {
+    fn wrong_type(
+        &mut self,
+        span: Range<usize>,
+        key: &str,
+        expected: &'static str,
+        found: &DeValue,
+    ) -> Reported {
         let problem = Problem::WrongType {
             key: key.to_owned(),
             expected,
@@ -1069,7 +1164,9 @@ impl<'s> Loader<'s> {
         };
         let number = i128::from_str_radix(integer.as_str(), integer.radix()).ok();
         match number {
-            Some(number) if (i128::from(min)..=i128::from(max)).contains(&number) => Ok(number as i64),
+            Some(number) if (i128::from(min)..=i128::from(max)).contains(&number) => {
+                Ok(number as i64)
+            }
             _ => {
                 let problem = Problem::OutOfRange {
                     key: key.to_owned(),
@@ -1107,7 +1204,13 @@ impl<'s> Loader<'s> {
     }
 
     /// Checks a declared name against its rule.
-    fn name(&mut self, name: &str, span: Range<usize>, what: &'static str, pattern: &'static str) -> Checked<()> {
+    fn name(
+        &mut self,
+        name: &str,
+        span: Range<usize>,
+        what: &'static str,
+        pattern: &'static str,
+    ) -> Checked<()> {
         if is_name(name, pattern == NAME_PATTERN) {
             return Ok(());
         }
@@ -1180,3 +1283,7 @@ fn type_with_article(value: &DeValue) -> &'static str {
         DeValue::Table(_) => "a table",
     }
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

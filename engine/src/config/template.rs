@@ -48,12 +48,10 @@ impl TemplateError {
     /// The help line for the diagnostic.
     pub fn help(&self) -> Option<String> {
         match &self.kind {
-            TemplateErrorKind::Unterminated => {
-                Some("write `$${` for a literal `${`".to_owned())
+            TemplateErrorKind::Unterminated => Some("write `$${` for a literal `${`".to_owned()),
+            TemplateErrorKind::Empty | TemplateErrorKind::Malformed { .. } => {
+                Some("references look like `${var.NAME}` or `${kind.name.attribute}`".to_owned())
             }
-            TemplateErrorKind::Empty | TemplateErrorKind::Malformed { .. } => Some(
-                "references look like `${var.NAME}` or `${kind.name.attribute}`".to_owned(),
-            ),
             TemplateErrorKind::UnknownKind { suggestion, .. } => suggestion
                 .as_ref()
                 .map(|kind| format!("did you mean `{kind}`?")),
@@ -124,6 +122,7 @@ fn parse_reference(inner: &str) -> Result<Reference, TemplateErrorKind> {
     }
     match segments.as_slice() {
         ["var", name] => Ok(Reference::Variable((*name).to_owned())),
+        ["var", ..] => Err(malformed()),
         [kind, name, attribute] => {
             let kind = Kind::parse(kind).ok_or_else(|| TemplateErrorKind::UnknownKind {
                 kind: (*kind).to_owned(),
@@ -214,36 +213,74 @@ mod tests {
     #[test]
     fn rejects() {
         let table = [
-            ("${", 1, "unterminated reference: `${` without a closing `}`"),
-            ("abc ${var.x", 5, "unterminated reference: `${` without a closing `}`"),
+            (
+                "${",
+                1,
+                "unterminated reference: `${` without a closing `}`",
+            ),
+            (
+                "abc ${var.x",
+                5,
+                "unterminated reference: `${` without a closing `}`",
+            ),
             ("${}", 1, "empty reference `${}`"),
             ("x${  }", 2, "empty reference `${}`"),
             ("${var}", 1, "malformed reference `${var}`"),
             ("${var.a.b}", 1, "malformed reference `${var.a.b}`"),
             ("${service.api}", 1, "malformed reference `${service.api}`"),
-            ("${service..url}", 1, "malformed reference `${service..url}`"),
-            ("${service.a b.url}", 1, "malformed reference `${service.a b.url}`"),
-            ("ok ${var.x} ${a.b.c.d}", 13, "malformed reference `${a.b.c.d}`"),
+            (
+                "${service..url}",
+                1,
+                "malformed reference `${service..url}`",
+            ),
+            (
+                "${service.a b.url}",
+                1,
+                "malformed reference `${service.a b.url}`",
+            ),
+            (
+                "ok ${var.x} ${a.b.c.d}",
+                13,
+                "malformed reference `${a.b.c.d}`",
+            ),
             ("éé${x}", 3, "malformed reference `${x}`"),
-            ("${servise.api.url}", 1, "unknown resource kind `servise` in `${servise.api.url}`"),
-            ("${thing.api.url}", 1, "unknown resource kind `thing` in `${thing.api.url}`"),
+            (
+                "${servise.api.url}",
+                1,
+                "unknown resource kind `servise` in `${servise.api.url}`",
+            ),
+            (
+                "${thing.api.url}",
+                1,
+                "unknown resource kind `thing` in `${thing.api.url}`",
+            ),
         ];
         for (input, column, message) in table {
             let error = parse(input).expect_err(input);
-            assert_eq!((error.column, error.to_string().as_str()), (column, message), "{input:?}");
+            assert_eq!(
+                (error.column, error.to_string().as_str()),
+                (column, message),
+                "{input:?}"
+            );
         }
     }
 
     #[test]
     fn helps() {
         let help = |input: &str| parse(input).expect_err(input).help();
-        assert_eq!(help("${servise.a.url}").as_deref(), Some("did you mean `service`?"));
+        assert_eq!(
+            help("${servise.a.url}").as_deref(),
+            Some("did you mean `service`?")
+        );
         assert_eq!(help("${thing.a.url}"), None);
         assert_eq!(
             help("${var}").as_deref(),
             Some("references look like `${var.NAME}` or `${kind.name.attribute}`")
         );
-        assert_eq!(help("${").as_deref(), Some("write `$${` for a literal `${`"));
+        assert_eq!(
+            help("${").as_deref(),
+            Some("write `$${` for a literal `${`")
+        );
     }
 
     #[test]
