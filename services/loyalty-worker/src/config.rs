@@ -44,11 +44,21 @@ impl Config {
         let keys = Keys::new(&secret)
             .ok_or_else(|| invalid("JWT_SECRET", "<hidden>", "unusable as an HS256 key"))?;
         let redis_url = settings.or("REDIS_URL", "redis://127.0.0.1:6379/0");
-        let redis = redis::Client::open(redis_url.as_str())
-            .map_err(|error| invalid("REDIS_URL", &redis_url, &error.to_string()))?;
+        let redis = redis::Client::open(redis_url.as_str()).map_err(|error| {
+            invalid(
+                "REDIS_URL",
+                &without_password(&redis_url),
+                &error.to_string(),
+            )
+        })?;
         let stamps_per_voucher: u64 = settings.parsed("STAMPS_PER_VOUCHER", 10)?;
-        if stamps_per_voucher == 0 {
-            return Err(invalid("STAMPS_PER_VOUCHER", "0", "must be at least 1"));
+        // The award script counts in Lua numbers (doubles): keep far from their limits.
+        if !(1..=MAX_STAMPS_PER_VOUCHER).contains(&stamps_per_voucher) {
+            return Err(invalid(
+                "STAMPS_PER_VOUCHER",
+                &stamps_per_voucher.to_string(),
+                &format!("must be between 1 and {MAX_STAMPS_PER_VOUCHER}"),
+            ));
         }
         let claim_idle_ms: u64 = settings.parsed("CLAIM_IDLE_MS", 10_000)?;
         if claim_idle_ms == 0 {
@@ -70,6 +80,23 @@ impl Config {
             claim_idle: Duration::from_millis(claim_idle_ms),
             marker_ttl_seconds: settings.parsed("PROCESSED_TTL_SECONDS", 0)?,
         })
+    }
+}
+
+/// The largest `STAMPS_PER_VOUCHER` accepted.
+const MAX_STAMPS_PER_VOUCHER: u64 = 1_000_000;
+
+/// The URL with any password replaced, fit for an error message.
+fn without_password(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) if rest.contains('@') => {
+            let host = rest
+                .rsplit_once('@')
+                .map(|(_, host)| host)
+                .unwrap_or_default();
+            format!("{scheme}://***@{host}")
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -184,7 +211,18 @@ mod tests {
             ),
             (
                 &[("JWT_SECRET", "s"), ("STAMPS_PER_VOUCHER", "0")],
-                "STAMPS_PER_VOUCHER has an invalid value `0`: must be at least 1",
+                "STAMPS_PER_VOUCHER has an invalid value `0`: must be between 1 and 1000000",
+            ),
+            (
+                &[("JWT_SECRET", "s"), ("STAMPS_PER_VOUCHER", "1000001")],
+                "STAMPS_PER_VOUCHER has an invalid value `1000001`: must be between",
+            ),
+            (
+                &[
+                    ("JWT_SECRET", "s"),
+                    ("REDIS_URL", "redis://:hunter2@redis:x/0"),
+                ],
+                "REDIS_URL has an invalid value `redis://***@redis:x/0`",
             ),
             (
                 &[("JWT_SECRET", "s"), ("STAMPS_PER_VOUCHER", "-1")],
