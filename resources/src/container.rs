@@ -42,8 +42,9 @@ pub struct ContainerSpec {
     pub env: BTreeMap<String, String>,
     /// Files copied in before the container starts: absolute container path to content.
     /// They are owned by root, mode 0644 (readable by the images' non-root user), and their
-    /// missing parent folders are created mode 0755. Parent folders that exist are set to
-    /// 0755 root:root too, as Docker applies the archive's folder entries.
+    /// missing parent folders are created mode 0755. The archive carries those folders as
+    /// entries, so Docker may also reset a parent that exists in the image to 0755
+    /// root:root: do not copy files straight into folders like `/tmp`.
     pub files: BTreeMap<String, Vec<u8>>,
     /// Published ports, `(host, container)`, always bound to 127.0.0.1 (TCP).
     pub ports: Vec<(u16, u16)>,

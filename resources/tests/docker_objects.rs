@@ -270,7 +270,7 @@ async fn a_disabled_health_check_waits_for_running_only() {
 }
 
 #[tokio::test]
-async fn wait_healthy_times_out_and_reports_progress() {
+async fn wait_healthy_reports_progress_every_10_s_then_times_out() {
     let docker = docker().await;
     let project = Project::new();
     let tag = project.redis_image(&docker).await;
@@ -288,12 +288,24 @@ async fn wait_healthy_times_out_and_reports_progress() {
         ..Default::default()
     };
     let id = container::create(&docker, &spec).await.unwrap();
-    let error = container::wait_healthy(&docker, &id, Duration::from_secs(2), |_| {})
-        .await
-        .unwrap_err();
+    let mut progress = Vec::new();
+    let error = container::wait_healthy(&docker, &id, Duration::from_secs(11), |elapsed| {
+        progress.push(elapsed)
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(progress.len(), 1, "{progress:?}");
+    assert!(progress[0] >= Duration::from_secs(10), "{progress:?}");
+    assert!(progress[0] < Duration::from_secs(11), "{progress:?}");
     match &error {
-        Error::HealthTimeout { status, output, .. } => {
+        Error::HealthTimeout {
+            status,
+            output,
+            waited,
+            ..
+        } => {
             assert_eq!(status, "running");
+            assert!(*waited >= Duration::from_secs(11), "{waited:?}");
             assert!(output.contains("Connection refused"), "{output}");
         }
         other => panic!("unexpected error: {other}"),
