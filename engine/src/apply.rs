@@ -172,7 +172,7 @@ pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Ou
                     let change = plan.changes[index].clone();
                     let applier = applier.clone();
                     running.spawn(async move {
-                        let result = execute(&applier, &change).await;
+                        let result = with_progress(&applier, &change).await;
                         (index, result)
                     });
                     progress = true;
@@ -205,6 +205,28 @@ pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Ou
         }
     }
     outcome
+}
+
+/// How often a long change says it is still going.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// Runs one change, saying every ten seconds that it is still going (image builds and
+/// health checks can take minutes).
+async fn with_progress(applier: &Applier, change: &Change) -> Result<(), String> {
+    let began = tokio::time::Instant::now();
+    let mut ticker = tokio::time::interval_at(began + PROGRESS_EVERY, PROGRESS_EVERY);
+    let work = execute(applier, change);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            _ = ticker.tick() => applier.emit(Event::StillWorking(
+                change.instance.clone(),
+                change.action,
+                began.elapsed(),
+            )),
+        }
+    }
 }
 
 /// For each change, the changes it must wait for. Deletions of instances no longer
@@ -285,7 +307,7 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), String> {
             resources::container::start(&applier.docker, &id)
                 .await
                 .map_err(|error| error.to_string())?;
-            wait_healthy(applier, change, &id).await?;
+            wait_healthy(applier, &id).await?;
             let mut attributes = desired;
             attributes.text("id", id.clone());
             (id, attributes)
@@ -433,7 +455,7 @@ async fn replace_container(
     let id = resources::container::create(docker, &spec)
         .await
         .map_err(|error| error.to_string())?;
-    if let Err(error) = wait_healthy(applier, change, &id).await {
+    if let Err(error) = wait_healthy(applier, &id).await {
         // Leave nothing half-made behind, and put the old one back under its name.
         let _ = resources::container::remove(docker, &id).await;
         if let Some(old) = &old {
@@ -447,14 +469,11 @@ async fn replace_container(
     Ok(id)
 }
 
-async fn wait_healthy(applier: &Applier, change: &Change, id: &str) -> Result<(), String> {
-    let instance = change.instance.clone();
-    let action = change.action;
-    resources::container::wait_healthy(&applier.docker, id, HEALTH_TIMEOUT, |elapsed| {
-        applier.emit(Event::StillWorking(instance.clone(), action, elapsed))
-    })
-    .await
-    .map_err(|error| error.to_string())
+async fn wait_healthy(applier: &Applier, id: &str) -> Result<(), String> {
+    // Progress is reported by `with_progress` for the change as a whole.
+    resources::container::wait_healthy(&applier.docker, id, HEALTH_TIMEOUT, |_| {})
+        .await
+        .map_err(|error| error.to_string())
 }
 
 /// Removes a Docker object; one that is already gone counts as removed.
