@@ -106,7 +106,11 @@ impl Applier {
 
     /// The outputs, from what is applied now.
     pub fn outputs(&self) -> BTreeMap<String, OutputChange> {
-        let computed = self.computed.lock().expect("computed attributes lock").clone();
+        let computed = self
+            .computed
+            .lock()
+            .expect("computed attributes lock")
+            .clone();
         let context = Context {
             config: &self.config,
             images: &self.images,
@@ -269,7 +273,12 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), String> {
     let instance = &change.instance;
     let start = Instant::now();
     applier.emit(Event::Started(instance.clone(), change.action));
-    let prior = applier.state.state().resources.get(&instance.to_string()).cloned();
+    let prior = applier
+        .state
+        .state()
+        .resources
+        .get(&instance.to_string())
+        .cloned();
     let prior_id = prior
         .as_ref()
         .and_then(|recorded| recorded.docker_ids.first().cloned());
@@ -346,8 +355,8 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), String> {
             (id, attributes)
         }
         (_, action) => {
-            let id = replace_container(applier, &resource, change, &desired, prior_id, action)
-                .await?;
+            let id =
+                replace_container(applier, &resource, change, &desired, prior_id, action).await?;
             let mut attributes = desired;
             attributes.text("id", id.clone());
             (id, attributes)
@@ -373,8 +382,16 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), String> {
 /// The desired attributes resolved now that the dependencies are applied, checked against
 /// what the plan promised: a known value that changed in between is a bug, not a user
 /// error, and nothing is done.
-fn resolve_now(applier: &Applier, resource: &Resource, change: &Change) -> Result<Attributes, String> {
-    let computed = applier.computed.lock().expect("computed attributes lock").clone();
+fn resolve_now(
+    applier: &Applier,
+    resource: &Resource,
+    change: &Change,
+) -> Result<Attributes, String> {
+    let computed = applier
+        .computed
+        .lock()
+        .expect("computed attributes lock")
+        .clone();
     let context = Context {
         config: &applier.config,
         images: &applier.images,
@@ -488,7 +505,11 @@ async fn delete(applier: &Applier, kind: Kind, id: &str) -> Result<(), String> {
 
 /// Builds (or pulls) the image the resource runs, unless Docker has it already. Replicas
 /// share one build.
-async fn ensure_image(applier: &Applier, resource: &Resource, change: &Change) -> Result<(), String> {
+async fn ensure_image(
+    applier: &Applier,
+    resource: &Resource,
+    change: &Change,
+) -> Result<(), String> {
     let tag = applier.images[&resource.address].clone();
     let lock = {
         let mut locks = applier.image_locks.lock().await;
@@ -628,7 +649,12 @@ pub fn config_hash(desired: &Attributes) -> String {
 }
 
 /// Writes the instance's new record into the state file.
-fn record(applier: &Applier, change: &Change, id: &str, attributes: &Attributes) -> Result<(), String> {
+fn record(
+    applier: &Applier,
+    change: &Change,
+    id: &str,
+    attributes: &Attributes,
+) -> Result<(), String> {
     let dependencies = change
         .dependencies
         .iter()
@@ -637,7 +663,11 @@ fn record(applier: &Applier, change: &Change, id: &str, attributes: &Attributes)
     let resource = ResourceState {
         address: change.instance.to_string(),
         kind: change.instance.resource.kind.to_string(),
-        docker_ids: if id.is_empty() { vec![] } else { vec![id.to_owned()] },
+        docker_ids: if id.is_empty() {
+            vec![]
+        } else {
+            vec![id.to_owned()]
+        },
         config_hash: config_hash(attributes),
         attributes: attributes.to_json(),
         sensitive_attributes: attributes.sensitive_strings(),

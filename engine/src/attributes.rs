@@ -86,7 +86,8 @@ pub struct Attributes {
 impl Attributes {
     /// Sets a text attribute.
     pub fn text(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
-        self.values.insert(name.to_owned(), Value::Text(value.into()));
+        self.values
+            .insert(name.to_owned(), Value::Text(value.into()));
         self
     }
 
@@ -151,7 +152,10 @@ impl Attributes {
                 })
                 .collect(),
             unknown: BTreeSet::new(),
-            sensitive: sensitive.iter().filter_map(|path| Path::parse(path)).collect(),
+            sensitive: sensitive
+                .iter()
+                .filter_map(|path| Path::parse(path))
+                .collect(),
         }
     }
 
@@ -205,9 +209,10 @@ mod tests {
             "env".into(),
             Value::Map([("A".to_string(), "1".to_string())].into()),
         );
-        attributes
-            .values
-            .insert("ports".into(), Value::List(vec!["127.0.0.1:8080:5000".into()]));
+        attributes.values.insert(
+            "ports".into(),
+            Value::List(vec!["127.0.0.1:8080:5000".into()]),
+        );
         attributes.sensitive.insert(Path::key("env", "A"));
         let back = Attributes::from_json(&attributes.to_json(), &attributes.sensitive_strings());
         assert_eq!(back, attributes);

@@ -201,7 +201,10 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
     config::load(&cli.file, &overrides).map_err(|diagnostics| {
         let count = diagnostics.len();
         let plural = if count == 1 { "" } else { "s" };
-        anyhow!("{diagnostics}\n{count} problem{plural} in `{}`; nothing was changed", cli.file.display())
+        anyhow!(
+            "{diagnostics}\n{count} problem{plural} in `{}`; nothing was changed",
+            cli.file.display()
+        )
     })
 }
 
@@ -295,7 +298,9 @@ fn confirm(operation: &str, auto_approve: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        bail!("{operation} needs confirmation, and there is no terminal to ask on: pass --auto-approve");
+        bail!(
+            "{operation} needs confirmation, and there is no terminal to ask on: pass --auto-approve"
+        );
     }
     print!(
         "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
@@ -320,7 +325,11 @@ fn print_event(event: Event) {
     match event {
         Event::Started(instance, action) => println!("{instance}: {}...", verb(action).0),
         Event::StillWorking(instance, action, elapsed) => {
-            println!("{instance}: Still {}... [{}s elapsed]", verb(action).1, elapsed.as_secs())
+            println!(
+                "{instance}: Still {}... [{}s elapsed]",
+                verb(action).1,
+                elapsed.as_secs()
+            )
         }
         Event::Building(instance, tag) => println!("{instance}: Building image {tag}..."),
         Event::Finished(instance, action, elapsed, id) => {
@@ -360,7 +369,10 @@ fn report(operation: &str, outcome: &Outcome) {
     }
     if !outcome.skipped.is_empty() {
         let skipped: Vec<String> = outcome.skipped.iter().map(ToString::to_string).collect();
-        eprintln!("\nSkipped because of the error above: {}", skipped.join(", "));
+        eprintln!(
+            "\nSkipped because of the error above: {}",
+            skipped.join(", ")
+        );
     }
     eprintln!(
         "\n{operation} failed. Done before the failure: {} added, {} changed, {} destroyed; the state file records it.",

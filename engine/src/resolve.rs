@@ -207,7 +207,9 @@ impl Context<'_> {
                         }
                         list.push(value.text.unwrap_or_default());
                     }
-                    attributes.values.insert("command".into(), Value::List(list));
+                    attributes
+                        .values
+                        .insert("command".into(), Value::List(list));
                 }
                 attributes.text("health", health_text(&service.health));
             }
@@ -221,9 +223,17 @@ impl Context<'_> {
                 let mut routes = BTreeMap::new();
                 for (prefix, template) in &router.routes {
                     let value = self.template(template);
-                    put(&mut attributes, &mut routes, Path::key("routes", prefix), prefix, value);
+                    put(
+                        &mut attributes,
+                        &mut routes,
+                        Path::key("routes", prefix),
+                        prefix,
+                        value,
+                    );
                 }
-                attributes.values.insert("routes".into(), Value::Map(routes));
+                attributes
+                    .values
+                    .insert("routes".into(), Value::Map(routes));
                 attributes.text("health", health_text(&router.health));
             }
         }
@@ -307,7 +317,12 @@ pub fn image_tags(config: &Config) -> Result<BTreeMap<Address, String>, String> 
                     .map_err(|error| format!("{}: {error}", resource.address))?;
                 images.insert(
                     resource.address.clone(),
-                    format!("{}-{}:{}", config.project, resource.address.name, &hash[..16]),
+                    format!(
+                        "{}-{}:{}",
+                        config.project,
+                        resource.address.name,
+                        &hash[..16]
+                    ),
                 );
                 None
             }
@@ -323,7 +338,12 @@ pub fn image_tags(config: &Config) -> Result<BTreeMap<Address, String>, String> 
                     binary.as_deref(),
                 )
                 .map_err(|error| format!("{}: {error}", resource.address))?;
-                format!("{}-{}:{}", config.project, resource.address.name, &hash[..16])
+                format!(
+                    "{}-{}:{}",
+                    config.project,
+                    resource.address.name,
+                    &hash[..16]
+                )
             }
         };
         images.insert(resource.address.clone(), image);

@@ -226,7 +226,13 @@ pub fn diff(
             Kind::Network => "the network was removed outside yoyoform",
             _ => "the container was removed outside yoyoform",
         };
-        return Some(change(Action::Create, None, after, BTreeSet::new(), Some(reason)));
+        return Some(change(
+            Action::Create,
+            None,
+            after,
+            BTreeSet::new(),
+            Some(reason),
+        ));
     }
 
     let drifted = drift(&mut prior, actual);
@@ -259,7 +265,10 @@ fn drift(prior: &mut Attributes, actual: Option<&Actual>) -> BTreeSet<Path> {
     let Some(Actual::Container { image, env, .. }) = actual else {
         return drifted;
     };
-    if prior.get_text("image").is_some_and(|recorded| recorded != image) {
+    if prior
+        .get_text("image")
+        .is_some_and(|recorded| recorded != image)
+    {
         prior.text("image", image.clone());
         drifted.insert(Path::attribute("image"));
     }
@@ -352,10 +361,19 @@ mod tests {
 
     type Expected = Option<(Action, &'static [&'static str], Option<&'static str>)>;
 
+    /// A case: name, desired, prior, actual, and the change expected.
+    type Case = (
+        &'static str,
+        Attributes,
+        Option<Attributes>,
+        Option<Actual>,
+        Expected,
+    );
+
     #[test]
     fn diff_cases() {
         let env = &[("A", "1")][..];
-        let cases: Vec<(&str, Attributes, Option<Attributes>, Option<Actual>, Expected)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "new",
                 attributes("img:1", env),
@@ -431,8 +449,11 @@ mod tests {
         for (name, desired, prior, actual, expected) in cases {
             let change = diff(Kind::Service, &instance(), desired, prior, actual.as_ref());
             let got = change.as_ref().map(|change| {
-                let forces: Vec<String> =
-                    change.forces_replacement.iter().map(Path::to_string).collect();
+                let forces: Vec<String> = change
+                    .forces_replacement
+                    .iter()
+                    .map(Path::to_string)
+                    .collect();
                 (change.action, forces, change.reason.clone())
             });
             let expected = expected.map(|(action, forces, reason)| {
@@ -449,7 +470,14 @@ mod tests {
         desired.unknown.insert(Path::key("env", "JWT_SECRET"));
         let prior = recorded("img:1", &[("JWT_SECRET", "old")]);
         let actual = container(true, "img:1", &[("JWT_SECRET", "old")]);
-        let change = diff(Kind::Service, &instance(), desired, Some(prior), Some(&actual)).unwrap();
+        let change = diff(
+            Kind::Service,
+            &instance(),
+            desired,
+            Some(prior),
+            Some(&actual),
+        )
+        .unwrap();
         assert_eq!(change.action, Action::Replace);
         assert!(
             change

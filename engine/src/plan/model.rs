@@ -147,7 +147,11 @@ mod tests {
 
     #[test]
     fn instances_print_and_parse() {
-        for text in ["service.auth-api", "service.loyalty-worker[2]", "network.platform"] {
+        for text in [
+            "service.auth-api",
+            "service.loyalty-worker[2]",
+            "network.platform",
+        ] {
             assert_eq!(Instance::parse(text).unwrap().to_string(), text);
         }
         for bad in ["service", "servic.x", "service.x[a]", "service.x[1"] {

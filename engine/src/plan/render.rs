@@ -131,7 +131,10 @@ fn render_change(out: &mut String, change: &Change, style: Style) {
     }
     if hidden > 0 {
         let plural = if hidden == 1 { "" } else { "s" };
-        let _ = writeln!(out, "        # ({hidden} unchanged attribute{plural} hidden)");
+        let _ = writeln!(
+            out,
+            "        # ({hidden} unchanged attribute{plural} hidden)"
+        );
     }
     out.push_str("    }\n");
 }
@@ -157,8 +160,12 @@ impl Line<'_> {
         indent: usize,
     ) -> bool {
         match (old, new) {
-            (Some(Value::Map(old)), None) => self.map_change(out, name, width, Some(old), None, indent),
-            (None, Some(Value::Map(new))) => self.map_change(out, name, width, None, Some(new), indent),
+            (Some(Value::Map(old)), None) => {
+                self.map_change(out, name, width, Some(old), None, indent)
+            }
+            (None, Some(Value::Map(new))) => {
+                self.map_change(out, name, width, None, Some(new), indent)
+            }
             _ => {
                 let old = old.map(|value| self.show(self.before, &self.path, value));
                 let new = new.map(|value| self.show(self.after, &self.path, value));
@@ -212,12 +219,12 @@ impl Line<'_> {
                 forces: false,
                 ..*self
             };
-            let old = old.and_then(|map| map.get(key)).map(|text| {
-                line.show(self.before, &path, &Value::Text(text.clone()))
-            });
-            let new = new.and_then(|map| map.get(key)).map(|text| {
-                line.show(self.after, &path, &Value::Text(text.clone()))
-            });
+            let old = old
+                .and_then(|map| map.get(key))
+                .map(|text| line.show(self.before, &path, &Value::Text(text.clone())));
+            let new = new
+                .and_then(|map| map.get(key))
+                .map(|text| line.show(self.after, &path, &Value::Text(text.clone())));
             let label = format!("{:key_width$}", quote(key));
             if !line.entry(out, &label, old, new, indent + 4) {
                 hidden += 1;
