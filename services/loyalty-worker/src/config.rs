@@ -125,14 +125,9 @@ fn default_consumer_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_settings(&Settings::new(move |name| map.get(name).cloned()))
+        Config::from_settings(&platform::settings::from_pairs(pairs))
             .map_err(|error| error.to_string())
     }
 

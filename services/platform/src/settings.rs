@@ -41,6 +41,15 @@ impl Settings<fn(&str) -> Option<String>> {
     }
 }
 
+/// Settings from fixed name-value pairs, as tests give them.
+pub fn from_pairs(pairs: &[(&str, &str)]) -> Settings<impl Fn(&str) -> Option<String> + use<>> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    Settings::new(move |name: &str| map.get(name).cloned())
+}
+
 impl<F: Fn(&str) -> Option<String>> Settings<F> {
     /// Settings read through `lookup`.
     pub fn new(lookup: F) -> Self {
@@ -99,14 +108,9 @@ pub fn exit_on_error<T>(result: Result<T, SettingError>) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> Settings<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::new(move |name| map.get(name).cloned())
+        from_pairs(pairs)
     }
 
     type Env = &'static [(&'static str, &'static str)];

@@ -57,15 +57,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)]) -> Result<Config, String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::read(&Settings::new(move |name: &str| map.get(name).cloned()))
-            .map_err(|error| error.to_string())
+        Config::read(&platform::settings::from_pairs(pairs)).map_err(|error| error.to_string())
     }
 
     #[test]
