@@ -15,12 +15,16 @@ use crate::tree::files_under_skipping;
 /// 1. every file under `context`, recursively, named `context/<relative path>`, except a
 ///    top-level `target/` folder and, when `binary` is set, the file `<context>/<binary>`
 ///    (the build step writes it: it is an output, not an input);
-/// 2. when `binary` is set: `root`'s `Cargo.toml` and `Cargo.lock`, then the files of the
-///    package's path dependencies, named `dep/<folder relative to root>/<relative path>`,
-///    in folder order. Path dependencies are the `[dependencies]` and
-///    `[build-dependencies]` entries (target-specific ones included) of the context's
-///    `Cargo.toml` that have a `path`, or `workspace = true` with a `path` in `root`'s
-///    `[workspace.dependencies]`; then theirs, recursively.
+/// 2. when `binary` is set: the files of the package's path dependencies, named
+///    `dep/<folder relative to root>/<relative path>`, in folder order. Path dependencies
+///    are the `[dependencies]` and `[build-dependencies]` entries (target-specific ones
+///    included) of the context's `Cargo.toml` that have a `path`, or `workspace = true`
+///    with a `path` in `root`'s `[workspace.dependencies]`; then theirs, recursively;
+/// 3. when `binary` is set: what of the workspace's `Cargo.toml` and `Cargo.lock` goes into
+///    this binary: the `[profile]` and `[workspace.package]` tables, the
+///    `[workspace.dependencies]` entries these packages use, and the locked packages
+///    they reach (name, version, source, checksum). So a dependency added to another crate,
+///    or a test-only one, does not make every image new.
 ///
 /// Symlinks are hashed as their target, not followed. Names keep the hash independent of
 /// where the checkout lives.
@@ -29,18 +33,147 @@ pub fn build_inputs_hash(root: &Path, context: &Path, binary: Option<&str>) -> R
     let skip: Vec<&str> = ["target"].into_iter().chain(binary).collect();
     hash_folder(&mut hasher, "context", context, &skip)?;
     if binary.is_some() {
-        for name in ["Cargo.toml", "Cargo.lock"] {
-            hash_file(&mut hasher, &format!("root/{name}"), &root.join(name))?;
-        }
-        for folder in path_dependencies(root, context)? {
+        let dependencies = path_dependencies(root, context)?;
+        for folder in &dependencies {
             let name = match folder.strip_prefix(canonical(root)?) {
                 Ok(relative) => relative.to_string_lossy().into_owned(),
                 Err(_) => folder.to_string_lossy().into_owned(),
             };
-            hash_folder(&mut hasher, &format!("dep/{name}"), &folder, &["target"])?;
+            hash_folder(&mut hasher, &format!("dep/{name}"), folder, &["target"])?;
         }
+        let members: Vec<PathBuf> = std::iter::once(canonical(context)?)
+            .chain(dependencies)
+            .collect();
+        let (manifest, lock) = workspace_inputs(root, &members)?;
+        feed(
+            &mut hasher,
+            "root/Cargo.toml (used parts)",
+            manifest.as_bytes(),
+        );
+        feed(
+            &mut hasher,
+            "root/Cargo.lock (used packages)",
+            lock.as_bytes(),
+        );
     }
     Ok(hex(&hasher.finalize()))
+}
+
+/// The parts of the workspace manifest and lock file that a build of `members` (the
+/// package's folder and its path dependencies' folders) reads, as canonical text.
+fn workspace_inputs(root: &Path, members: &[PathBuf]) -> Result<(String, String)> {
+    let root_manifest = read_manifest(&root.join("Cargo.toml"))?;
+    let workspace = root_manifest
+        .get("workspace")
+        .and_then(toml::Value::as_table);
+    let workspace_dependencies = workspace
+        .and_then(|workspace| workspace.get("dependencies"))
+        .and_then(toml::Value::as_table);
+
+    // Names of the dependencies each member declares, as the lock file knows them.
+    let mut used_workspace_entries = toml::Table::new();
+    let mut wanted: Vec<String> = Vec::new();
+    for member in members {
+        let manifest = read_manifest(&member.join("Cargo.toml"))?;
+        for (name, entry) in dependency_entries(&manifest) {
+            let mut resolved = entry.clone();
+            if entry.get("workspace").and_then(toml::Value::as_bool) == Some(true)
+                && let Some(shared) = workspace_dependencies.and_then(|deps| deps.get(name))
+            {
+                used_workspace_entries.insert(name.clone(), shared.clone());
+                resolved = shared.clone();
+            }
+            if resolved.get("path").is_some() {
+                // A member: its own dependencies are read from its manifest.
+                continue;
+            }
+            let package = resolved
+                .get("package")
+                .and_then(toml::Value::as_str)
+                .unwrap_or(name);
+            wanted.push(package.to_owned());
+        }
+    }
+    let mut manifest = toml::Table::new();
+    for key in ["profile", "patch", "replace"] {
+        if let Some(value) = root_manifest.get(key) {
+            manifest.insert(key.to_owned(), value.clone());
+        }
+    }
+    if let Some(package) = workspace.and_then(|workspace| workspace.get("package")) {
+        manifest.insert("workspace.package".to_owned(), package.clone());
+    }
+    manifest.insert(
+        "workspace.dependencies".to_owned(),
+        toml::Value::Table(used_workspace_entries),
+    );
+
+    let lock_path = root.join("Cargo.lock");
+    let lock = if lock_path.exists() {
+        read_manifest(&lock_path)?
+    } else {
+        toml::Table::new()
+    };
+    Ok((manifest.to_string(), locked_closure(&lock, wanted)))
+}
+
+/// The locked packages reachable from `wanted` (package names), one line each:
+/// `name version source checksum`, sorted.
+fn locked_closure(lock: &toml::Table, wanted: Vec<String>) -> String {
+    let packages: Vec<&toml::Table> = lock
+        .get("package")
+        .and_then(toml::Value::as_array)
+        .map(|packages| packages.iter().filter_map(toml::Value::as_table).collect())
+        .unwrap_or_default();
+    let field = |package: &toml::Table, key: &str| {
+        package
+            .get(key)
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // A lock entry names a dependency as `name`, `name version` or `name version (source)`.
+    let matching = |spec: &str| -> Vec<usize> {
+        let mut words = spec.split_whitespace();
+        let name = words.next().unwrap_or_default();
+        let version = words.next();
+        (0..packages.len())
+            .filter(|&index| {
+                field(packages[index], "name") == name
+                    && version.is_none_or(|version| field(packages[index], "version") == version)
+            })
+            .collect()
+    };
+    let mut seen = BTreeSet::new();
+    let mut pending: Vec<String> = wanted;
+    while let Some(spec) = pending.pop() {
+        for index in matching(&spec) {
+            if !seen.insert(index) {
+                continue;
+            }
+            let package = packages[index];
+            if let Some(dependencies) = package.get("dependencies").and_then(toml::Value::as_array)
+            {
+                pending.extend(
+                    dependencies
+                        .iter()
+                        .filter_map(toml::Value::as_str)
+                        .map(str::to_owned),
+                );
+            }
+        }
+    }
+    let mut lines: Vec<String> = seen
+        .into_iter()
+        .map(|index| {
+            let package = packages[index];
+            ["name", "version", "source", "checksum"]
+                .map(|key| field(package, key))
+                .join(" ")
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n")
 }
 
 /// Feeds one named entry: its name, its length, its bytes; so no two different sequences
@@ -203,6 +336,35 @@ mod tests {
     use super::*;
     use std::fs;
 
+    /// The lock file of [`workspace`]: `serde` (used by `app`) needs `serde_derive`;
+    /// `rand` is used by `other` only.
+    const LOCK: &str = r#"version = 4
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = ["lib", "serde", "shared"]
+
+[[package]]
+name = "rand"
+version = "0.9.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "aaaa"
+
+[[package]]
+name = "serde"
+version = "1.0.1"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "bbbb"
+dependencies = ["serde_derive"]
+
+[[package]]
+name = "serde_derive"
+version = "1.0.1"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "cccc"
+"#;
+
     /// A workspace: `app` (the service, with binary `app`) depends on `lib` by path and on
     /// `shared` through `[workspace.dependencies]`; `shared` depends on `deep` by path;
     /// `other` is an unrelated member.
@@ -219,7 +381,7 @@ mod tests {
             "[workspace]\nmembers = [\"app\", \"lib\", \"shared\", \"deep\", \"other\"]\n\n\
              [workspace.dependencies]\nshared = { path = \"shared\" }\nserde = \"1\"\n",
         );
-        write("Cargo.lock", "# lock v1\n");
+        write("Cargo.lock", LOCK);
         write(
             "app/Cargo.toml",
             "[package]\nname = \"app\"\n\n[dependencies]\nlib = { path = \"../lib\" }\n\
@@ -256,11 +418,23 @@ mod tests {
             ("lib/src/lib.rs", "pub fn lib2() {}\n", true),
             ("shared/src/lib.rs", "pub fn shared2() {}\n", true),
             ("deep/src/lib.rs", "pub fn deep2() {}\n", true),
-            ("Cargo.lock", "# lock v2\n", true),
+            ("Cargo.lock", &LOCK.replace("bbbb", "bbbc"), true),
+            ("Cargo.lock", &LOCK.replace("cccc", "cccd"), true),
+            ("Cargo.lock", &LOCK.replace("aaaa", "aaab"), false),
             (
                 "Cargo.toml",
                 "[workspace]\nmembers = []\n\n[workspace.dependencies]\nshared = { path = \"shared\" }\n",
                 true,
+            ),
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = []\n\n[workspace.dependencies]\nshared = { path = \"shared\" }\nserde = \"1\"\n\n[profile.release]\nstrip = true\n",
+                true,
+            ),
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"app\"]\n\n[workspace.dependencies]\nshared = { path = \"shared\" }\nserde = \"1\"\nrand = \"0.9\"\n",
+                false,
             ),
             ("other/src/lib.rs", "pub fn other2() {}\n", false),
             ("app/app", "the built binary", false),
