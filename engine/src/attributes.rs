@@ -72,8 +72,21 @@ impl fmt::Display for Path {
     }
 }
 
+impl Serialize for Path {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Path {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Path::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("bad path `{text}`")))
+    }
+}
+
 /// The attributes of one instance.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Attributes {
     /// Values by attribute name. An unknown value is present with an empty placeholder.
     pub values: BTreeMap<String, Value>,
@@ -159,6 +172,30 @@ impl Attributes {
         }
     }
 
+    /// A copy with every sensitive value replaced by a marker, for output that may be
+    /// shared (`plan --json`).
+    pub fn redacted(&self) -> Attributes {
+        const MARK: &str = "(sensitive value)";
+        let mut copy = self.clone();
+        for path in &self.sensitive {
+            match (copy.values.get_mut(&path.attribute), &path.key) {
+                (Some(Value::Map(map)), Some(key)) => {
+                    if let Some(value) = map.get_mut(key) {
+                        *value = MARK.to_owned();
+                    }
+                }
+                (Some(Value::List(list)), Some(key)) => {
+                    if let Some(value) = key.parse::<usize>().ok().and_then(|i| list.get_mut(i)) {
+                        *value = MARK.to_owned();
+                    }
+                }
+                (Some(value), _) => *value = Value::Text(MARK.to_owned()),
+                (None, _) => {}
+            }
+        }
+        copy
+    }
+
     /// The sensitive paths as strings, for the state file.
     pub fn sensitive_strings(&self) -> Vec<String> {
         self.sensitive.iter().map(Path::to_string).collect()
@@ -199,6 +236,26 @@ mod tests {
         for (path, sensitive) in cases {
             assert_eq!(attributes.is_sensitive(&path), sensitive, "{path}");
         }
+    }
+
+    #[test]
+    fn redaction_hides_every_sensitive_value() {
+        let mut attributes = Attributes::default();
+        attributes.text("value", "s3cret");
+        attributes.values.insert(
+            "env".into(),
+            Value::Map([("A".into(), "1".into()), ("KEY".into(), "s3cret".into())].into()),
+        );
+        attributes.values.insert(
+            "command".into(),
+            Value::List(vec!["--key".into(), "s3cret".into()]),
+        );
+        attributes.sensitive.insert(Path::attribute("value"));
+        attributes.sensitive.insert(Path::key("env", "KEY"));
+        attributes.sensitive.insert(Path::key("command", "1"));
+        let text = serde_json::to_string(&attributes.redacted()).unwrap();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains(r#""A":"1""#), "{text}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use engine::apply::{self, Applier, Event, Outcome};
 use engine::config::model::Config;
 use engine::config::{self, Overrides};
 use engine::graph::Graph;
-use engine::plan::{self, Action, OutputChange, Plan, Style};
+use engine::plan::{self, Action, OutputChange, Plan, SavedPlan, Style};
 use engine::refresh::refresh;
 use engine::resolve::image_tags;
 
@@ -53,9 +53,19 @@ enum Command {
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Save the plan to this file, for `yoyoform apply FILE` (mode 0600: it may hold
+        /// secrets).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the plan as JSON (sensitive values hidden) instead of text.
+        #[arg(long)]
+        json: bool,
     },
-    /// Make Docker match env.toml.
+    /// Make Docker match env.toml, or carry out a plan saved with `plan --out`.
     Apply {
+        /// A plan saved with `plan --out`: applied as it is, without asking, unless
+        /// env.toml, a variable, the sources or the state changed since.
+        plan_file: Option<PathBuf>,
         /// Do not ask for confirmation.
         #[arg(long)]
         auto_approve: bool,
@@ -80,6 +90,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like any Unix tool: `yoyoform plan | head` ends quietly when head stops reading,
+    // instead of panicking on a broken pipe.
+    // SAFETY: restoring the default action of one signal, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match runtime.block_on(run(cli)) {
@@ -101,10 +117,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("Success! The configuration is valid.");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { detailed_exitcode } => {
+        Command::Plan {
+            detailed_exitcode,
+            out,
+            json,
+        } => {
             let session = Session::open(&cli, "plan").await?;
             let plan = session.plan()?;
-            print!("{}", plan::render(&plan, style));
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&plan.redacted())?);
+            } else {
+                print!("{}", plan::render(&plan, style));
+            }
+            if let Some(out) = out {
+                SavedPlan::new(plan.clone(), &session.config, &session.images)?.save(out)?;
+                if !*json {
+                    println!(
+                        "\nSaved the plan to `{}`. To carry out exactly these actions, run:\n    yoyoform apply {}",
+                        out.display(),
+                        out.display()
+                    );
+                }
+            }
             Ok(if *detailed_exitcode && !plan.is_empty() {
                 ExitCode::from(2)
             } else {
@@ -112,15 +146,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Apply {
+            plan_file,
             auto_approve,
             parallelism,
         } => {
             let session = Session::open(&cli, "apply").await?;
-            let plan = session.plan()?;
-            print!("{}", plan::render(&plan, style));
-            if !plan.is_empty() {
-                confirm("apply", *auto_approve)?;
-            }
+            let plan = match plan_file {
+                // A saved plan was reviewed already: it is applied as it is, or not at all.
+                Some(file) => {
+                    let saved = SavedPlan::load(file)?;
+                    saved.check(
+                        &session.config,
+                        &session.images,
+                        &session.prior.lineage,
+                        session.prior.serial,
+                    )?;
+                    saved.plan
+                }
+                None => {
+                    let plan = session.plan()?;
+                    print!("{}", plan::render(&plan, style));
+                    if !plan.is_empty() {
+                        confirm("apply", *auto_approve)?;
+                    }
+                    plan
+                }
+            };
             let applier = session.applier();
             let outcome = apply::apply(applier.clone(), &plan, *parallelism).await;
             let outputs = applier.outputs();

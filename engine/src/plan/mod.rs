@@ -4,7 +4,9 @@
 mod build;
 mod model;
 mod render;
+mod saved;
 
 pub use build::{Planner, build, destroy};
 pub use model::{Action, Change, Instance, OutputChange, Plan};
 pub use render::{Style, render, render_outputs};
+pub use saved::{SavedPlan, SavedPlanError};

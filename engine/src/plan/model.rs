@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::attributes::{Attributes, Path};
 use crate::config::model::{Address, Kind};
 
@@ -40,6 +42,20 @@ impl Instance {
     }
 }
 
+impl Serialize for Instance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Instance {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Instance::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("bad address `{text}`")))
+    }
+}
+
 impl fmt::Display for Instance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.index {
@@ -50,7 +66,8 @@ impl fmt::Display for Instance {
 }
 
 /// What happens to one instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Action {
     /// `+`: made anew.
     Create,
@@ -75,7 +92,7 @@ impl Action {
 }
 
 /// One planned change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// Which instance.
     pub instance: Instance,
@@ -95,7 +112,7 @@ pub struct Change {
 }
 
 /// An output's value after apply.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutputChange {
     /// The value, `None` when known only after apply.
     pub value: Option<String>,
@@ -104,7 +121,7 @@ pub struct OutputChange {
 }
 
 /// The whole plan.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Plan {
     /// The state file's lineage this plan was made against.
     pub lineage: String,
@@ -138,6 +155,21 @@ impl Plan {
     /// True when there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// A copy with every sensitive value replaced by a marker, for `plan --json`.
+    pub fn redacted(&self) -> Plan {
+        let mut copy = self.clone();
+        for change in &mut copy.changes {
+            change.before = change.before.as_ref().map(Attributes::redacted);
+            change.after = change.after.as_ref().map(Attributes::redacted);
+        }
+        for output in copy.outputs.values_mut() {
+            if output.sensitive {
+                output.value = None;
+            }
+        }
+        copy
     }
 }
 

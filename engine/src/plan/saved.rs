@@ -1,0 +1,173 @@
+//! Saved plans: `plan --out FILE` writes the plan that was reviewed, `apply FILE` carries
+//! out exactly it, and refuses it once it no longer fits: env.toml, a variable, a service's
+//! sources or the state file changed since it was saved.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path as FsPath;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::model::Plan;
+use crate::config::model::{Address, Config};
+
+/// The format of saved plan files.
+const FORMAT_VERSION: u32 = 1;
+
+/// A plan as saved on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    /// This file's format.
+    pub format_version: u32,
+    /// The yoyoform that wrote it.
+    pub yoyoform_version: String,
+    /// Digest of what the plan was made from: env.toml's text, the project and the
+    /// variables' values.
+    pub config_digest: String,
+    /// The image each container resource runs, by address: a digest of its sources.
+    pub images: BTreeMap<String, String>,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Why a saved plan cannot be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    /// The file cannot be read or written.
+    #[error("plan file `{path}`: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a saved plan of this version.
+    #[error("plan file `{path}` is not a yoyoform plan this version can read: {reason}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The plan no longer fits; it must be made again.
+    #[error("the saved plan is stale: {0}; run `yoyoform plan --out` again")]
+    Stale(String),
+}
+
+impl SavedPlan {
+    /// A plan with what it was made from.
+    pub fn new(
+        plan: Plan,
+        config: &Config,
+        images: &BTreeMap<Address, String>,
+    ) -> Result<Self, SavedPlanError> {
+        Ok(SavedPlan {
+            format_version: FORMAT_VERSION,
+            yoyoform_version: env!("CARGO_PKG_VERSION").to_owned(),
+            config_digest: config_digest(config)?,
+            images: images
+                .iter()
+                .map(|(address, image)| (address.to_string(), image.clone()))
+                .collect(),
+            plan,
+        })
+    }
+
+    /// Writes the file, readable by its owner only: it may hold secrets (a plan carries
+    /// the values apply will use).
+    pub fn save(&self, path: &FsPath) -> Result<(), SavedPlanError> {
+        let io = |source| SavedPlanError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let json = serde_json::to_vec_pretty(self).expect("plans serialise");
+        let temporary = path.with_extension("tmp");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)
+            .map_err(io)?;
+        file.write_all(&json).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&temporary, path).map_err(io)
+    }
+
+    /// Reads a saved plan.
+    pub fn load(path: &FsPath) -> Result<Self, SavedPlanError> {
+        let text = std::fs::read(path).map_err(|source| SavedPlanError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let saved: SavedPlan =
+            serde_json::from_slice(&text).map_err(|error| SavedPlanError::Unreadable {
+                path: path.display().to_string(),
+                reason: error.to_string(),
+            })?;
+        if saved.format_version != FORMAT_VERSION {
+            return Err(SavedPlanError::Unreadable {
+                path: path.display().to_string(),
+                reason: format!("format version {}", saved.format_version),
+            });
+        }
+        Ok(saved)
+    }
+
+    /// Checks the plan still fits the configuration, the sources and the state file.
+    pub fn check(
+        &self,
+        config: &Config,
+        images: &BTreeMap<Address, String>,
+        lineage: &str,
+        serial: u64,
+    ) -> Result<(), SavedPlanError> {
+        if self.config_digest != config_digest(config)? {
+            return Err(SavedPlanError::Stale(
+                "env.toml or a variable changed since it was saved".into(),
+            ));
+        }
+        for (address, image) in images {
+            let saved = self.images.get(&address.to_string());
+            if saved != Some(image) {
+                return Err(SavedPlanError::Stale(format!(
+                    "the sources of `{address}` changed since it was saved"
+                )));
+            }
+        }
+        // A state file that does not exist yet (serial 0) gets its lineage when first
+        // written, so there is nothing to compare then.
+        let both_new = self.plan.serial == 0 && serial == 0;
+        if self.plan.lineage != lineage && !both_new {
+            return Err(SavedPlanError::Stale(format!(
+                "it was made for another state file (lineage {}, this one is {lineage})",
+                self.plan.lineage
+            )));
+        }
+        if self.plan.serial != serial {
+            return Err(SavedPlanError::Stale(format!(
+                "the state file changed since it was saved (serial {} then, {serial} now)",
+                self.plan.serial
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Digest of env.toml's text, the project and the variables' values.
+fn config_digest(config: &Config) -> Result<String, SavedPlanError> {
+    let text = std::fs::read(&config.path).map_err(|source| SavedPlanError::Io {
+        path: config.path.display().to_string(),
+        source,
+    })?;
+    let mut hasher = Sha256::new();
+    hasher.update(&text);
+    hasher.update(b"\0project=");
+    hasher.update(config.project.as_bytes());
+    for (name, variable) in &config.variables {
+        hasher.update(format!("\0var.{name}={}", variable.value).as_bytes());
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
