@@ -1,0 +1,198 @@
+//! The `yoyoform` binary on the command line: broken env.toml files give exit 1 and the
+//! exact `FILE:LINE:COL: error: ...` lines on stderr, and nothing else happens; the
+//! repository's env.toml validates; apply refuses to go ahead without a terminal or
+//! `--auto-approve`; `--var` for an undeclared variable is an error.
+
+mod project;
+mod yoyoform;
+
+use std::fs;
+use std::path::Path;
+
+use project::{Sweep, labelled};
+use yoyoform::Yoyoform;
+
+const REPOSITORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+const PROJECT: &str = "[project]\nname = \"demo\"\n\n";
+
+/// Each broken file (after `PROJECT`, lines 1-3, so it starts at line 4) and the exact
+/// stderr every command that reads it must print.
+const BROKEN: &[(&str, &str, &str)] = &[
+    (
+        "unknown key, with the near one suggested",
+        "[service.api]\nimage = \"x\"\nreplcias = 2\n",
+        "env.toml:6:1: error: unknown key `replcias` in `service.api`\n  \
+         help: did you mean `replicas`?\n\
+         1 problem in `env.toml`; nothing was changed\n",
+    ),
+    (
+        "reference to a resource that is not declared",
+        "[service.auth]\nimage = \"x\"\n\n\
+         [service.web]\nimage = \"x\"\nenv = { AUTH_URL = \"${service.ath.url}\" }\n",
+        "env.toml:9:21: error: unknown resource `service.ath`\n  \
+         help: did you mean `service.auth`?\n\
+         1 problem in `env.toml`; nothing was changed\n",
+    ),
+    (
+        "two services that need each other",
+        "[service.a]\nimage = \"x\"\nenv = { B = \"${service.b.url}\" }\n\n\
+         [service.b]\nimage = \"x\"\nenv = { A = \"${service.a.url}\" }\n",
+        "env.toml:4:1: error: dependency cycle `service.a -> service.b -> service.a`\n\
+         1 problem in `env.toml`; nothing was changed\n",
+    ),
+    (
+        "one host port published by two resources",
+        "[service.a]\nimage = \"x\"\nports = [\"127.0.0.1:8080:5000\"]\n\n\
+         [service.b]\nimage = \"x\"\nports = [\"8080:5000\"]\n",
+        "env.toml:10:10: error: host port 8080 is published by both `service.a` and `service.b`\n\
+         1 problem in `env.toml`; nothing was changed\n",
+    ),
+    (
+        "a string where an integer belongs",
+        "[service.api]\nimage = \"x\"\nreplicas = \"3\"\n",
+        "env.toml:6:12: error: `replicas` must be an integer, found a string\n\
+         1 problem in `env.toml`; nothing was changed\n",
+    ),
+    (
+        "every problem at once, in file order",
+        "[service.api]\nimage = \"x\"\nreplicas = \"3\"\nnetwork = \"network.platfrom\"\n\n\
+         [network.platform]\n",
+        "env.toml:6:12: error: `replicas` must be an integer, found a string\n\
+         env.toml:7:11: error: unknown resource `network.platfrom`\n  \
+         help: did you mean `network.platform`?\n\
+         2 problems in `env.toml`; nothing was changed\n",
+    ),
+];
+
+#[test]
+fn broken_files_are_reported_with_their_place_and_nothing_happens() {
+    for (case, body, expected) in BROKEN {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::write(dir.path().join("env.toml"), format!("{PROJECT}{body}")).unwrap();
+        // Every command reads env.toml first; none may get past a broken one. Docker is
+        // not needed to say so, and the state file (default place: `.yoyoform/` beside
+        // env.toml) must not be created.
+        for command in [
+            &["validate"][..],
+            &["plan", "--detailed-exitcode"],
+            &["apply", "--auto-approve"],
+            &["destroy", "--auto-approve"],
+        ] {
+            let ran = Yoyoform::new(dir.path()).args(command).run();
+            if ran.status.code() != Some(1) || ran.stderr != *expected || !ran.stdout.is_empty() {
+                ran.fail(&format!(
+                    "case `{case}`: expected exit 1, no stdout and exactly this stderr:\n{expected}"
+                ));
+            }
+            assert_eq!(
+                folder_entries(dir.path()),
+                ["env.toml"],
+                "case `{case}`: `{}` left something behind",
+                command.join(" ")
+            );
+        }
+    }
+}
+
+#[test]
+fn messages_name_the_file_as_it_was_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::create_dir(dir.path().join("envs")).unwrap();
+    fs::write(
+        dir.path().join("envs/broken.toml"),
+        format!("{PROJECT}[service.api]\nimage = \"x\"\nreplicas = \"3\"\n"),
+    )
+    .unwrap();
+    Yoyoform::new(dir.path())
+        .args(["-f", "envs/broken.toml", "validate"])
+        .run()
+        .code(1)
+        .stderr_is(
+            "envs/broken.toml:6:12: error: `replicas` must be an integer, found a string\n\
+             1 problem in `envs/broken.toml`; nothing was changed\n",
+        );
+}
+
+#[test]
+fn the_repository_env_toml_is_valid() {
+    let ran = Yoyoform::new(REPOSITORY)
+        .args(["validate"])
+        .run()
+        .code(0)
+        .stderr_is("");
+    if ran.stdout != "Success! The configuration is valid.\n" {
+        ran.fail("expected only the success line on stdout");
+    }
+}
+
+#[test]
+fn undeclared_variables_on_the_command_line_are_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!("{PROJECT}[variable.port]\ndefault = 8080\n"),
+    )
+    .unwrap();
+    Yoyoform::new(dir.path())
+        .args(["--var", "prot=9000", "validate"])
+        .run()
+        .code(1)
+        .stderr_is(
+            "env.toml: error: `--var prot=...` sets variable `prot`, which env.toml does not declare\n  \
+             help: did you mean `port`?\n\
+             1 problem in `env.toml`; nothing was changed\n",
+        );
+    Yoyoform::new(dir.path())
+        .args(["--var", "colour=red", "plan"])
+        .run()
+        .code(1)
+        .stderr_is(
+            "env.toml: error: `--var colour=...` sets variable `colour`, which env.toml does not declare\n\
+             1 problem in `env.toml`; nothing was changed\n",
+        );
+    // A declared one is accepted.
+    Yoyoform::new(dir.path())
+        .args(["--var", "port=9000", "validate"])
+        .run()
+        .code(0)
+        .stdout_has("Success! The configuration is valid.");
+    assert_eq!(folder_entries(dir.path()), ["env.toml"]);
+}
+
+/// Apply plans first (that reads Docker), then has to ask; with stdin not a terminal and
+/// no `--auto-approve` it must refuse, and Docker must be left exactly as it was.
+#[test]
+fn apply_without_a_terminal_or_auto_approve_refuses() {
+    let project = project::unique("cli-refuse");
+    let _sweep = Sweep(project.clone());
+    let state_dir = tempfile::tempdir().expect("temp dir");
+    let state = state_dir.path().join("refuse.state.json");
+    let env_file = Path::new(REPOSITORY).join("env.toml");
+    let ran = Yoyoform::new(state_dir.path())
+        .args(["-f".as_ref(), env_file.as_os_str()])
+        .args(["--project", &project, "--var", "router_port=1"])
+        .args(["--state".as_ref(), state.as_os_str()])
+        .args(["apply"])
+        .run()
+        .code(1)
+        .stdout_has("to add")
+        .stderr_is(
+            "Error: apply needs confirmation, and there is no terminal to ask on: pass --auto-approve\n",
+        );
+    assert!(
+        !state.exists(),
+        "a refused apply wrote the state file\n\n{ran}"
+    );
+    let left = labelled(&project);
+    assert!(left.is_empty(), "a refused apply made {left:?}\n\n{ran}");
+}
+
+fn folder_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
