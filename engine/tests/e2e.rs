@@ -14,7 +14,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::RemoveContainerOptions;
+use bollard::query_parameters::{LogsOptions, RemoveContainerOptions};
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
 use yoyoform::{Ran, Yoyoform};
@@ -79,6 +80,10 @@ fn apply_use_change_repair_and_destroy_the_platform() {
         .code(0)
         .stdout_has("Apply complete! Resources: 1 added, 0 changed, 1 destroyed.");
     clock.lap("apply the change", &ran);
+    // The replaced transaction-api takes transactions at once.
+    let alice = platform.token("alice");
+    platform.transact(&alice, StatusCode::OK);
+    platform.wait_for_stamps(&alice, 2);
     let env = platform.container_env("transaction-api");
     let marker = format!("E2E_MARKER={}", platform.project);
     assert!(
@@ -89,7 +94,7 @@ fn apply_use_change_repair_and_destroy_the_platform() {
         .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
         .code(0)
         .stdout_has("No changes.");
-    clock.lap("plan after the change", &ran);
+    clock.lap("flow and plan after the change", &ran);
 
     // A container removed behind yoyoform's back is planned for creation and restored.
     platform.remove_container("auth-api");
@@ -110,7 +115,7 @@ fn apply_use_change_repair_and_destroy_the_platform() {
     clock.lap("apply the repair", &ran);
     let alice = platform.token("alice");
     platform.transact(&alice, StatusCode::OK);
-    platform.wait_for_stamps(&alice, 2);
+    platform.wait_for_stamps(&alice, 3);
     platform.state_is_private(&ran);
     let ran = platform
         .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
@@ -220,13 +225,10 @@ impl Platform {
         let url = format!("{}/authentication/token", self.url());
         let form = [("username", username), ("password", "password")];
         let (status, body) = self.send(self.http.post(&url).form(&form));
-        if status != StatusCode::OK {
-            panic!("POST {url} for {username}: {status} {body}");
+        match body["token"].as_str() {
+            Some(token) if status == StatusCode::OK => token.to_owned(),
+            _ => self.http_failed(&format!("POST {url} for {username}: {status} {body}")),
         }
-        body["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("POST {url}: no token in {body}"))
-            .to_owned()
     }
 
     fn transact(&self, token: &str, expected: StatusCode) -> Value {
@@ -234,7 +236,9 @@ impl Platform {
         let form = [("token", token), ("amount", "2000"), ("currency", "GBP")];
         let (status, body) = self.send(self.http.post(&url).form(&form));
         if status != expected {
-            panic!("POST {url}: expected {expected}, got {status} {body}");
+            self.http_failed(&format!(
+                "POST {url}: expected {expected}, got {status} {body}"
+            ));
         }
         if status == StatusCode::OK {
             assert_eq!(body["amount"], 2000, "{body}");
@@ -255,23 +259,56 @@ impl Platform {
                 return;
             }
             if started.elapsed() > STAMP_DEADLINE {
-                panic!(
-                    "GET {url}: expected {stamps} stamps within {STAMP_DEADLINE:?}, last answer {status} {body}"
-                );
+                self.http_failed(&format!(
+                    "GET {url}: expected {stamps} stamps within {STAMP_DEADLINE:?}, \
+                     last answer {status} {body}"
+                ));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
+    /// Sends a request to the router; every answer, errors included, must be JSON.
     fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        self.runtime.block_on(async {
-            let response = request.send().await.expect("the router answers");
+        let answer = self.runtime.block_on(async {
+            let response = request.send().await?;
             let status = response.status();
-            let text = response.text().await.expect("a response body");
-            let body = serde_json::from_str(&text)
-                .unwrap_or_else(|_| panic!("{status}: not JSON: {text:?}"));
-            (status, body)
-        })
+            Ok::<_, reqwest::Error>((status, response.text().await?))
+        });
+        match answer {
+            Ok((status, text)) => match serde_json::from_str(&text) {
+                Ok(body) => (status, body),
+                Err(_) => {
+                    self.http_failed(&format!("{status} with a body that is not JSON: {text:?}"))
+                }
+            },
+            Err(error) => self.http_failed(&format!("no answer from the router: {error:?}")),
+        }
+    }
+
+    /// Panics with `why` and the router's last log lines, which name the upstream
+    /// address each request went to and how it ended.
+    fn http_failed(&self, why: &str) -> ! {
+        let router = format!("{}-platform", self.project);
+        let logs = self.runtime.block_on(async {
+            let docker = resources::Docker::connect().await.expect("Docker");
+            let options = LogsOptions {
+                stdout: true,
+                stderr: true,
+                tail: "20".to_owned(),
+                ..Default::default()
+            };
+            let mut stream = docker.client().logs(&router, Some(options));
+            let mut text = String::new();
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(output) => text.push_str(&output.to_string()),
+                    Err(error) => text.push_str(&format!("(reading the logs: {error})\n")),
+                }
+            }
+            text
+        });
+        panic!("{why}\n\n---------------- {router} logs ----------------\n{logs}");
     }
 
     /// The environment of the container yoyoform named `<project>-<name>`.
