@@ -100,8 +100,13 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        // Problems in env.toml print as they are: each line starts `FILE:LINE:COL:`, the
+        // form editors and CI annotate.
         Err(error) => {
-            eprintln!("Error: {error:#}");
+            match error.downcast_ref::<InvalidConfig>() {
+                Some(invalid) => eprintln!("{invalid}"),
+                None => eprintln!("Error: {error:#}"),
+            }
             ExitCode::FAILURE
         }
     }
@@ -252,12 +257,17 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
     config::load(&cli.file, &overrides).map_err(|diagnostics| {
         let count = diagnostics.len();
         let plural = if count == 1 { "" } else { "s" };
-        anyhow!(
+        anyhow::Error::new(InvalidConfig(format!(
             "{diagnostics}\n{count} problem{plural} in `{}`; nothing was changed",
             cli.file.display()
-        )
+        )))
     })
 }
+
+/// env.toml's problems, rendered: printed without the `Error: ` prefix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct InvalidConfig(String);
 
 fn state_path(cli: &Cli, config: &Config) -> PathBuf {
     cli.state.clone().unwrap_or_else(|| {

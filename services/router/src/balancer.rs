@@ -3,14 +3,16 @@
 //! In Docker, the n replicas of a service share a network alias and the embedded DNS
 //! answers with all their addresses, so the balancer resolves each upstream host itself
 //! and round-robins over the flattened list of (upstream, address) pairs. Answers are
-//! cached for [`REFRESH_AFTER`]; a stale answer is still used while a background lookup
-//! refreshes it, so scaling a service up or down needs no router change and costs no
-//! request a DNS wait. A connection failure marks the upstream's answer stale at once.
+//! cached for [`REFRESH_AFTER`], so scaling a service up or down needs no router change.
+//! A stale answer is looked up again before it is used (Docker's DNS answers in well
+//! under a millisecond): serving it meanwhile would send the first request after a
+//! replacement to the old container's address, where it waits out the connect timeout.
+//! A connection failure marks the upstream's answer stale at once.
 
 use crate::route_table::{Route, RouteTable};
 use crate::upstream::Upstream;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing::{debug, warn};
@@ -44,7 +46,6 @@ struct RouteState {
 struct UpstreamState {
     upstream: Upstream,
     answer: Mutex<Option<Answer>>,
-    refreshing: AtomicBool,
 }
 
 #[derive(Debug, Clone)]
@@ -68,7 +69,6 @@ impl Balancer {
                         Arc::new(UpstreamState {
                             upstream: upstream.clone(),
                             answer: Mutex::new(None),
-                            refreshing: AtomicBool::new(false),
                         })
                     })
                     .collect(),
@@ -115,18 +115,8 @@ impl UpstreamState {
         let cached = lock(&self.answer).clone();
         match cached {
             Some(answer) if answer.fresh_until > Instant::now() => answer.addrs,
-            Some(stale) => {
-                // Serve the stale answer now; one background lookup replaces it.
-                if !self.refreshing.swap(true, Ordering::AcqRel) {
-                    let this = Arc::clone(self);
-                    tokio::spawn(async move {
-                        this.refresh(lookup_timeout).await;
-                        this.refreshing.store(false, Ordering::Release);
-                    });
-                }
-                stale.addrs
-            }
-            None => self.refresh(lookup_timeout).await,
+            // Stale or never looked up; a failed lookup keeps the old answer.
+            _ => self.refresh(lookup_timeout).await,
         }
     }
 
