@@ -2,6 +2,9 @@
 //! when it is not what the test expected, panics with everything needed to see why (the
 //! command, its folder, its exit status, stdout and stderr), as ripgrep's test helpers do.
 
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
+
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::Read;
