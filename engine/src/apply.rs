@@ -493,12 +493,16 @@ async fn wait_healthy(applier: &Applier, id: &str) -> Result<(), String> {
         .map_err(|error| error.to_string())
 }
 
-/// Removes a Docker object; one that is already gone counts as removed.
+/// How long a container has to finish what it is doing after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Removes a Docker object; one that is already gone counts as removed. A container is
+/// stopped first, so that the requests it is serving finish.
 async fn delete(applier: &Applier, kind: Kind, id: &str) -> Result<(), String> {
     let result = match kind {
         Kind::Secret => Ok(()),
         Kind::Network => resources::network::remove(&applier.docker, id).await,
-        _ => resources::container::remove(&applier.docker, id).await,
+        _ => resources::container::stop_and_remove(&applier.docker, id, STOP_GRACE).await,
     };
     result.map_err(|error| error.to_string())
 }

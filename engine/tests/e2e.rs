@@ -75,10 +75,22 @@ fn apply_use_change_repair_and_destroy_the_platform() {
         ran.fail(&format!("expected exactly one change, found {headers:?}"));
     }
     clock.lap("plan, one env value changed", &ran);
+    // The replacement starts the new container before the old one goes: requests made
+    // through the router all the while must all succeed.
+    let probe = Probe::start(platform.port, "/transactions/health");
     let ran = platform
         .yoyoform(Some(&copy), &["apply", "--auto-approve"])
         .code(0)
         .stdout_has("Apply complete! Resources: 1 added, 0 changed, 1 destroyed.");
+    let answers = probe.stop();
+    let failed: Vec<&String> = answers.iter().filter(|answer| *answer != "200").collect();
+    if answers.is_empty() || !failed.is_empty() {
+        ran.fail(&format!(
+            "during the replacement, {} of {} requests through the router failed: {failed:?}",
+            failed.len(),
+            answers.len()
+        ));
+    }
     clock.lap("apply the change", &ran);
     // The replaced transaction-api takes transactions at once.
     let alice = platform.token("alice");
@@ -134,6 +146,51 @@ fn apply_use_change_repair_and_destroy_the_platform() {
         ran.fail(&format!("destroy left {left:?}"));
     }
     eprintln!("[e2e] total {:.1?}", clock.started.elapsed());
+}
+
+/// Requests made in a loop on another thread, through the router, until stopped: one at a
+/// time, 20 ms apart, at most 3000, each with a 10 s deadline.
+struct Probe {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Probe {
+    fn start(port: u16, path: &'static str) -> Probe {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut answers = Vec::new();
+            while !stopped.load(Ordering::Relaxed) && answers.len() < 3000 {
+                let answer = (|| -> std::io::Result<String> {
+                    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+                    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+                    write!(
+                        stream,
+                        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                    )?;
+                    let mut response = String::new();
+                    stream.read_to_string(&mut response)?;
+                    Ok(response
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or("none")
+                        .to_owned())
+                })();
+                answers.push(answer.unwrap_or_else(|error| error.to_string()));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            answers
+        });
+        Probe { stop, thread }
+    }
+
+    fn stop(self) -> Vec<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().expect("the probe thread")
+    }
 }
 
 /// The test's platform: its project, port, state file and HTTP client; dropping it

@@ -12,7 +12,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
-    UploadToContainerOptions,
+    StopContainerOptions, UploadToContainerOptions,
 };
 use futures_util::StreamExt;
 
@@ -455,6 +455,25 @@ pub async fn remove(docker: &Docker, id: &str) -> Result<()> {
         Err(error) if is_not_found(&error) => Ok(()),
         Err(error) => Err(docker_error("removing", "container", id)(error)),
     }
+}
+
+/// Stops a container the way `docker stop` does (SIGTERM, then SIGKILL after `grace`), so
+/// the requests it is serving finish, then removes it. One already gone counts as removed.
+pub async fn stop_and_remove(docker: &Docker, id: &str, grace: Duration) -> Result<()> {
+    let options = StopContainerOptions {
+        t: Some(grace.as_secs().try_into().unwrap_or(i32::MAX)),
+        ..Default::default()
+    };
+    match docker.client().stop_container(id, Some(options)).await {
+        // 304: it was not running; either way it is stopped now.
+        Ok(()) => {}
+        Err(error) if is_not_found(&error) => return Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        }) => {}
+        Err(error) => return Err(docker_error("stopping", "container", id)(error)),
+    }
+    remove(docker, id).await
 }
 
 /// Waits until Docker reports the container healthy, or, for a container without a health

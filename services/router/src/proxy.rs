@@ -145,8 +145,26 @@ impl Proxy {
             if candidates.is_empty() {
                 return Err(Failure::Unresolvable);
             }
+            let mut candidates = candidates;
             let mut last_connect_error = None;
-            for candidate in candidates.iter().take(MAX_CONNECT_ATTEMPTS) {
+            let mut tried = Vec::new();
+            let mut looked_again = false;
+            while tried.len() < MAX_CONNECT_ATTEMPTS {
+                let untried = candidates
+                    .iter()
+                    .find(|candidate| !tried.contains(&candidate.addr))
+                    .cloned();
+                let Some(candidate) = untried else {
+                    // Every known address refused: the service may have just been replaced
+                    // (new container, new address). Look it up once more before giving up.
+                    if looked_again {
+                        break;
+                    }
+                    looked_again = true;
+                    candidates = self.balancer.candidates(found.index).await;
+                    continue;
+                };
+                tried.push(candidate.addr);
                 let Some(attempt_body) = body.attempt() else {
                     break;
                 };
