@@ -111,6 +111,10 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, String> {
             };
             (name.clone(), change)
         })
+        .filter(|(name, change)| {
+            let recorded = planner.prior.outputs.get(name).map(|output| &output.value);
+            change.value.is_none() || recorded != change.value.as_ref()
+        })
         .collect();
 
     Ok(Plan {

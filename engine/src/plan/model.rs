@@ -129,7 +129,7 @@ pub struct Plan {
     pub serial: u64,
     /// The changes, in dependency order (creates before their dependents, deletes after).
     pub changes: Vec<Change>,
-    /// Outputs after apply.
+    /// The outputs whose value changes (or is not known yet), with their value after apply.
     pub outputs: BTreeMap<String, OutputChange>,
 }
 
@@ -152,9 +152,9 @@ impl Plan {
         counts
     }
 
-    /// True when there is nothing to do.
+    /// True when there is nothing to do: no change to a resource or an output.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.outputs.is_empty()
     }
 
     /// A copy with every sensitive value replaced by a marker, for `plan --json`.

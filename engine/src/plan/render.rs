@@ -44,18 +44,23 @@ pub fn render(plan: &Plan, style: Style) -> String {
         );
         return out;
     }
-    out.push_str("yoyoform will perform the following actions:\n");
-    for change in &plan.changes {
-        out.push('\n');
-        render_change(&mut out, change, style);
+    if !plan.changes.is_empty() {
+        out.push_str("yoyoform will perform the following actions:\n");
+        for change in &plan.changes {
+            out.push('\n');
+            render_change(&mut out, change, style);
+        }
+        let (add, change, destroy) = plan.counts();
+        let _ = writeln!(
+            out,
+            "\nPlan: {add} to add, {change} to change, {destroy} to destroy."
+        );
     }
-    let (add, change, destroy) = plan.counts();
-    let _ = writeln!(
-        out,
-        "\nPlan: {add} to add, {change} to change, {destroy} to destroy."
-    );
     if !plan.outputs.is_empty() {
-        out.push_str("\nOutputs after apply:\n");
+        if !plan.changes.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("Changes to Outputs:\n");
         out.push_str(&render_outputs(&plan.outputs));
     }
     out
@@ -461,7 +466,7 @@ mod tests {
 
 Plan: 1 to add, 0 to change, 0 to destroy.
 
-Outputs after apply:
+Changes to Outputs:
   url = "http://127.0.0.1:8080"
 "#;
         assert_eq!(render(&plan, Style::default()), expected);
