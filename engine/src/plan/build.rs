@@ -489,4 +489,127 @@ mod tests {
                 .contains(&Path::key("env", "JWT_SECRET"))
         );
     }
+
+    /// Plans `source` (services from existing images, so nothing is hashed) against
+    /// `prior`, with Docker having exactly what the state file says.
+    fn plan_for(source: &str, prior: &State) -> Plan {
+        let root = std::env::temp_dir();
+        let config = crate::config::load_source(
+            std::path::Path::new("env.toml"),
+            source,
+            &root,
+            &crate::config::Overrides::new(),
+        )
+        .expect("a valid env.toml");
+        let graph = Graph::build(&config).expect("no cycle");
+        let images = crate::resolve::image_tags(&config).expect("image tags");
+        let actual: BTreeMap<String, Actual> = prior
+            .resources
+            .values()
+            .map(|recorded| {
+                let attributes = Attributes::from_json(&recorded.attributes, &[]);
+                let actual = match recorded.kind.as_str() {
+                    "service" => Actual::Container {
+                        running: true,
+                        image: attributes.get_text("image").unwrap_or_default().to_owned(),
+                        env: attributes.get_map("env").cloned().unwrap_or_default(),
+                    },
+                    _ => Actual::Present,
+                };
+                (recorded.address.clone(), actual)
+            })
+            .collect();
+        build(&Planner {
+            config: &config,
+            graph: &graph,
+            images: &images,
+            prior,
+            actual: &actual,
+        })
+        .expect("a plan")
+    }
+
+    /// The state file after applying `plan` exactly as planned.
+    fn applied(plan: &Plan) -> State {
+        let mut state = State::new("test");
+        for change in &plan.changes {
+            let mut attributes = change.after.clone().expect("creates only");
+            // What apply learns: here every unknown value is "computed".
+            for path in std::mem::take(&mut attributes.unknown) {
+                match (&path.key, attributes.values.get_mut(&path.attribute)) {
+                    (Some(key), Some(Value::Map(map))) => {
+                        map.insert(key.clone(), "computed".into());
+                    }
+                    _ => {
+                        attributes.text(&path.attribute, "computed");
+                    }
+                }
+            }
+            state.resources.insert(
+                change.instance.to_string(),
+                state::ResourceState {
+                    address: change.instance.to_string(),
+                    kind: change.instance.resource.kind.to_string(),
+                    docker_ids: vec!["computed".into()],
+                    config_hash: String::new(),
+                    attributes: attributes.to_json(),
+                    sensitive_attributes: attributes.sensitive_strings(),
+                    dependencies: vec![],
+                },
+            );
+        }
+        state
+    }
+
+    fn workers(replicas: u32) -> String {
+        format!(
+            "[project]\nname = \"t\"\n\n[secret.key]\nlength = 8\n\n[service.worker]\n\
+             image = \"worker:1\"\nreplicas = {replicas}\nenv = {{ KEY = \"${{secret.key.value}}\" }}\n"
+        )
+    }
+
+    fn summary(plan: &Plan) -> Vec<String> {
+        plan.changes
+            .iter()
+            .map(|change| format!("{} {}", change.action.symbol(), change.instance))
+            .collect()
+    }
+
+    #[test]
+    fn replicas_change_by_the_difference_only() {
+        let first = plan_for(&workers(3), &State::new("test"));
+        assert_eq!(
+            summary(&first),
+            [
+                "+ secret.key",
+                "+ service.worker[0]",
+                "+ service.worker[1]",
+                "+ service.worker[2]"
+            ]
+        );
+        let state = applied(&first);
+        assert_eq!(
+            summary(&plan_for(&workers(3), &state)),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            summary(&plan_for(&workers(2), &state)),
+            ["- service.worker[2]"]
+        );
+        assert_eq!(
+            summary(&plan_for(&workers(5), &state)),
+            ["+ service.worker[3]", "+ service.worker[4]"]
+        );
+    }
+
+    #[test]
+    fn a_new_secret_is_unknown_and_sensitive_in_its_users() {
+        let plan = plan_for(&workers(1), &State::new("test"));
+        let worker = &plan.changes[1];
+        let after = worker.after.as_ref().unwrap();
+        let key = Path::key("env", "KEY");
+        assert!(after.is_unknown(&key) && after.is_sensitive(&key));
+        // Once applied, the secret's value is known and the plan is empty.
+        assert!(plan_for(&workers(1), &applied(&plan)).is_empty());
+    }
 }
