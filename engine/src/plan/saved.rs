@@ -137,10 +137,9 @@ impl SavedPlan {
                 )));
             }
         }
-        // A state file that does not exist yet (serial 0) gets its lineage when first
-        // written, so there is nothing to compare then.
-        let both_new = self.plan.serial == 0 && serial == 0;
-        if self.plan.lineage != lineage && !both_new {
+        // A plan made before the state file existed (serial 0) has no lineage to compare:
+        // the file gets one when first written.
+        if self.plan.serial != 0 && self.plan.lineage != lineage {
             return Err(SavedPlanError::Stale(format!(
                 "it was made for another state file (lineage {}, this one is {lineage})",
                 self.plan.lineage
