@@ -53,6 +53,8 @@ pub struct Outcome {
     pub failures: Vec<(Instance, String)>,
     /// The changes skipped because a dependency failed.
     pub skipped: Vec<Instance>,
+    /// The changes not started because apply was interrupted.
+    pub not_started: Vec<Instance>,
 }
 
 /// Everything a change needs, shared by the tasks running changes.
@@ -73,6 +75,8 @@ pub struct Applier {
     image_locks: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Builds of static binaries run one at a time (cargo would serialise them anyway).
     cargo: tokio::sync::Mutex<()>,
+    /// Set on Ctrl-C: no further change starts; those in flight finish and are recorded.
+    pub interrupted: std::sync::atomic::AtomicBool,
 }
 
 impl Applier {
@@ -101,6 +105,7 @@ impl Applier {
             computed: Mutex::new(computed),
             image_locks: tokio::sync::Mutex::new(HashMap::new()),
             cargo: tokio::sync::Mutex::new(()),
+            interrupted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -171,7 +176,10 @@ pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Ou
                 let ready = waits[index]
                     .iter()
                     .all(|&dependency| matches!(finished[dependency], Some(Ok(()))));
-                if ready && running.len() < parallelism {
+                let interrupted = applier
+                    .interrupted
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                if ready && running.len() < parallelism && !interrupted {
                     started[index] = true;
                     let change = plan.changes[index].clone();
                     let applier = applier.clone();
@@ -184,6 +192,10 @@ pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Ou
             }
         }
         let Some(joined) = running.join_next().await else {
+            outcome.not_started = (0..plan.changes.len())
+                .filter(|&index| !started[index])
+                .map(|index| plan.changes[index].instance.clone())
+                .collect();
             break;
         };
         let (index, result) = joined.expect("apply tasks do not panic");

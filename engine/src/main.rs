@@ -178,11 +178,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let applier = session.applier();
+            finish_in_flight_on_interrupt(&applier);
             let outcome = apply::apply(applier.clone(), &plan, *parallelism).await;
             let outputs = applier.outputs();
             session.record_outputs(&outputs)?;
             report("Apply", &outcome);
-            if outcome.failures.is_empty() && !outputs.is_empty() {
+            if exit_code(&outcome) == ExitCode::SUCCESS && !outputs.is_empty() {
                 println!("\nOutputs:\n\n{}", plan::render_outputs(&outputs));
             }
             Ok(exit_code(&outcome))
@@ -198,8 +199,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 confirm("destroy", *auto_approve)?;
             }
             let applier = session.applier();
+            finish_in_flight_on_interrupt(&applier);
             let mut outcome = apply::apply(applier, &plan, 10).await;
-            if outcome.failures.is_empty() {
+            if outcome.failures.is_empty() && outcome.not_started.is_empty() {
                 // Whatever carries the project's label goes too: objects of an apply that was
                 // interrupted before it could record them, and the images yoyoform built.
                 let swept = resources::sweep::remove_project(
@@ -353,6 +355,29 @@ impl Session {
     }
 }
 
+/// On the first Ctrl-C, no further change starts; the ones in flight finish and are
+/// recorded in the state file, so nothing yoyoform made is left unaccounted for. A second
+/// Ctrl-C stops at once.
+fn finish_in_flight_on_interrupt(applier: &Arc<Applier>) {
+    let applier = applier.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        applier
+            .interrupted
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        eprintln!(
+            "\nInterrupt received: finishing the changes in flight and recording them; \
+             press Ctrl-C again to stop at once."
+        );
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Stopped. Run `yoyoform plan` to see where things stand.");
+            std::process::exit(130);
+        }
+    });
+}
+
 /// Asks for `yes`, unless approved beforehand; refuses without a terminal to ask on.
 fn confirm(operation: &str, auto_approve: bool) -> anyhow::Result<()> {
     if auto_approve {
@@ -413,6 +438,21 @@ fn seconds(elapsed: Duration) -> String {
 }
 
 fn report(operation: &str, outcome: &Outcome) {
+    if outcome.failures.is_empty() && !outcome.not_started.is_empty() {
+        let names: Vec<String> = outcome
+            .not_started
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        eprintln!(
+            "\n{operation} interrupted. Done: {} added, {} changed, {} destroyed; the state file records it. Not started: {}.",
+            outcome.added,
+            outcome.changed,
+            outcome.destroyed,
+            names.join(", ")
+        );
+        return;
+    }
     if outcome.failures.is_empty() {
         let what = if operation == "Destroy" {
             format!("{} destroyed", outcome.destroyed)
@@ -442,7 +482,7 @@ fn report(operation: &str, outcome: &Outcome) {
 }
 
 fn exit_code(outcome: &Outcome) -> ExitCode {
-    if outcome.failures.is_empty() {
+    if outcome.failures.is_empty() && outcome.not_started.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
