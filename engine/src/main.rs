@@ -307,7 +307,13 @@ impl Session {
         let prior = state.state();
         let docker = resources::Docker::connect().await?;
         let actual = refresh(&docker, &prior).await?;
-        let images = image_tags(&config).map_err(|error| anyhow!(error))?;
+        // Destroy needs no image: it must work even where the sources cannot be hashed
+        // (redis-server uninstalled since, a service folder deleted).
+        let images = if operation == "destroy" {
+            BTreeMap::new()
+        } else {
+            image_tags(&config).map_err(|error| anyhow!(error))?
+        };
         Ok(Session {
             config,
             graph,
