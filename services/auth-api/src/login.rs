@@ -87,12 +87,7 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Fields::from_pairs(pairs)
     }
 
     /// Form fields sent, and the user id or the error status and message expected.

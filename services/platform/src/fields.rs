@@ -24,6 +24,16 @@ impl Fields {
             .filter(|value| !value.is_empty())
     }
 
+    /// Fields from name-value pairs, as tests give them.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Fields(
+            pairs
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        )
+    }
+
     /// Parses a body of the given content type.
     pub fn parse(content_type: &str, body: &[u8]) -> Result<Self, ApiError> {
         let mime = content_type

@@ -67,12 +67,7 @@ mod tests {
     }
 
     fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Fields::from_pairs(pairs)
     }
 
     /// Fields sent, and (user id, amount, currency) or (status, error) expected.
