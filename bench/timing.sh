@@ -54,3 +54,11 @@ machine_summary() {
     echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB, Docker server $server"
     echo "load:    $(uptime | sed 's/.*load average/load average/')"
 }
+
+# Which sources were measured: the commit, and any uncommitted change under the given
+# paths (the tree is shared, and a benchmark builds what is there).
+source_summary() {
+    local dirty
+    dirty=$(git status --porcelain -- "$@" | awk '{ print $2 }' | tr '\n' ' ')
+    echo "source:  commit $(git rev-parse --short HEAD)${dirty:+, uncommitted changes in: $dirty}"
+}
