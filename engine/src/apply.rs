@@ -116,8 +116,10 @@ impl Applier {
             .lock()
             .expect("computed attributes lock")
             .clone();
+        let index = crate::resolve::index(&self.config);
         let context = Context {
             config: &self.config,
+            index: &index,
             images: &self.images,
             computed: &computed,
         };
@@ -404,8 +406,10 @@ fn resolve_now(
         .lock()
         .expect("computed attributes lock")
         .clone();
+    let index = crate::resolve::index(&applier.config);
     let context = Context {
         config: &applier.config,
+        index: &index,
         images: &applier.images,
         computed: &computed,
     };

@@ -59,9 +59,11 @@ impl Graph {
         }
         for resource in &resources {
             let dependent = nodes[&resource.address];
+            // `dependencies()` is a set, so each edge is added once; `update_edge` would
+            // scan the dependency's edges every time (quadratic for a much-used secret).
             for dependency in resource.dependencies() {
                 if let Some(&dependency) = nodes.get(dependency) {
-                    graph.update_edge(dependency, dependent, ());
+                    graph.add_edge(dependency, dependent, ());
                 }
             }
         }

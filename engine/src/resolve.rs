@@ -32,10 +32,25 @@ pub struct Resolved {
 pub struct Context<'a> {
     /// The loaded env.toml.
     pub config: &'a Config,
+    /// Its resources by address (see [`index`]).
+    pub index: &'a Index<'a>,
     /// Image reference per container resource.
     pub images: &'a BTreeMap<Address, String>,
     /// Computed attributes per resource; a resource absent here has them unknown.
     pub computed: &'a BTreeMap<Address, Attributes>,
+}
+
+/// A config's resources by address, built once: references are resolved by address many
+/// times over, and a scan of the list each time would make plans quadratic.
+pub type Index<'a> = BTreeMap<&'a Address, &'a Resource>;
+
+/// The [`Index`] of `config`.
+pub fn index(config: &Config) -> Index<'_> {
+    config
+        .resources
+        .iter()
+        .map(|resource| (&resource.address, resource))
+        .collect()
 }
 
 impl Context<'_> {
@@ -151,10 +166,7 @@ impl Context<'_> {
     }
 
     fn resource(&self, address: &Address) -> Option<&Resource> {
-        self.config
-            .resources
-            .iter()
-            .find(|resource| &resource.address == address)
+        self.index.get(address).copied()
     }
 
     /// The desired attributes of one instance.

@@ -41,18 +41,14 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, String> {
     let mut computed: BTreeMap<Address, Attributes> = BTreeMap::new();
     let mut changes = Vec::new();
     let mut declared: BTreeSet<String> = BTreeSet::new();
-    let resources: BTreeMap<&Address, _> = planner
-        .config
-        .resources
-        .iter()
-        .map(|resource| (&resource.address, resource))
-        .collect();
+    let resources = crate::resolve::index(planner.config);
 
     for address in planner.graph.order() {
         let resource = resources[address];
         let mut resource_changes = false;
         let context = Context {
             config: planner.config,
+            index: &resources,
             images: planner.images,
             computed: &computed,
         };
@@ -96,6 +92,7 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, String> {
 
     let context = Context {
         config: planner.config,
+        index: &resources,
         images: planner.images,
         computed: &computed,
     };
