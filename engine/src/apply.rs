@@ -301,6 +301,16 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), String> {
         if let Some(id) = &prior_id {
             delete(applier, instance.resource.kind, id).await?;
         }
+        // A volume goes with its resource (not with a replaced container).
+        let volume = prior
+            .as_ref()
+            .and_then(|recorded| recorded.attributes.get("volume"))
+            .and_then(|volume| volume.as_str());
+        if let Some(volume) = volume {
+            resources::volume::remove(&applier.docker, volume)
+                .await
+                .map_err(|error| error.to_string())?;
+        }
         let address = instance.to_string();
         applier
             .state
@@ -441,9 +451,9 @@ fn resolve_now(
 }
 
 /// Creates the container for a create or replacement; returns its id. A service without
-/// published ports is replaced without downtime: the new container starts under the
-/// name, the old one (renamed) goes only once the new one is healthy. With published
-/// ports the old one must go first: two containers cannot hold one host port.
+/// published ports or volumes is replaced without downtime: the new container starts
+/// under the name, the old one (renamed) goes only once the new one is healthy. Otherwise
+/// the old one must go first.
 async fn replace_container(
     applier: &Applier,
     resource: &Resource,
@@ -455,11 +465,18 @@ async fn replace_container(
     let docker = &applier.docker;
     let spec = container_spec(applier, resource, change, desired)?;
     ensure_image(applier, resource, change).await?;
+    for (volume, _) in &spec.volumes {
+        resources::volume::create(docker, volume, &spec.labels)
+            .await
+            .map_err(|error| error.to_string())?;
+    }
     let mut old = None;
     if action == Action::Replace
         && let Some(id) = prior_id
     {
-        if spec.ports.is_empty() {
+        // Two containers may share neither a host port nor a data volume (two Redis
+        // servers writing one append-only file): then the old one must go first.
+        if spec.ports.is_empty() && spec.volumes.is_empty() {
             let parked = format!("{}-replaced-{}", spec.name, short(&id));
             match resources::container::rename(docker, &id, &parked).await {
                 Ok(()) => old = Some(id),
@@ -601,7 +618,11 @@ fn container_spec(
         ..ContainerSpec::default()
     };
     match &resource.body {
-        Body::Redis { .. } => spec.health = health(&None),
+        Body::Redis { .. } => {
+            spec.health = health(&None);
+            let volume = text("volume");
+            spec.volumes = vec![(volume, resources::redis_image::DATA_DIR.to_owned())];
+        }
         Body::Service(service) => {
             spec.env = desired.get_map("env").cloned().unwrap_or_default();
             for (target, source) in &service.files {

@@ -181,6 +181,9 @@ impl Context<'_> {
             }
             Body::Redis { network } => {
                 self.container_basics(&mut attributes, instance, network);
+                // Its data outlives the container: a replaced Redis keeps the queue.
+                let volume = format!("{}-data", self.docker_name(instance));
+                attributes.text("volume", volume);
             }
             Body::Service(service) => {
                 self.container_basics(&mut attributes, instance, &service.network);

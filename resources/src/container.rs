@@ -58,6 +58,8 @@ pub struct ContainerSpec {
     pub labels: BTreeMap<String, String>,
     /// The health check; `None` keeps the image's own, untouched.
     pub health: Option<HealthSpec>,
+    /// Named volumes mounted in it: `(volume name, container path)`.
+    pub volumes: Vec<(String, String)>,
 }
 
 /// How the image's health check is changed.
@@ -222,6 +224,12 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         host_config: Some(HostConfig {
             network_mode: spec.network.clone(),
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            binds: (!spec.volumes.is_empty()).then(|| {
+                spec.volumes
+                    .iter()
+                    .map(|(volume, path)| format!("{volume}:{path}"))
+                    .collect()
+            }),
             ..Default::default()
         }),
         networking_config,

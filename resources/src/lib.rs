@@ -29,6 +29,7 @@ pub mod network;
 pub mod redis_image;
 pub mod sweep;
 mod tree;
+pub mod volume;
 
 pub use docker::Docker;
 pub use error::{Error, Result};

@@ -6,7 +6,7 @@ use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
 use crate::docker::Docker;
 use crate::error::{Error, Result};
 use crate::labels::project_filter;
-use crate::{container, image, network};
+use crate::{container, image, network, volume};
 
 /// What a sweep removed, by name (images by tag, or id when untagged).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,10 +17,13 @@ pub struct Removed {
     pub networks: Vec<String>,
     /// Images removed.
     pub images: Vec<String>,
+    /// Volumes removed.
+    pub volumes: Vec<String>,
 }
 
-/// Removes every container, then network, then (unless `keep_images`) image carrying
-/// `yoyoform.project=<project>`, in that order because each is in use by the one before.
+/// Removes every container, then network and volume, then (unless `keep_images`) image
+/// carrying `yoyoform.project=<project>`, in that order because each is in use by the one
+/// before.
 pub async fn remove_project(docker: &Docker, project: &str, keep_images: bool) -> Result<Removed> {
     let list_error = |kind| {
         move |source| Error::List {
@@ -60,6 +63,10 @@ pub async fn remove_project(docker: &Docker, project: &str, keep_images: bool) -
         let Some(id) = summary.id else { continue };
         network::remove(docker, &id).await?;
         removed.networks.push(summary.name.unwrap_or(id));
+    }
+    for name in volume::list_by_label(docker, project).await? {
+        volume::remove(docker, &name).await?;
+        removed.volumes.push(name);
     }
     if !keep_images {
         for found in image::list_by_label(docker, project).await? {

@@ -59,6 +59,10 @@ async fn redis_container_lifecycle() {
         .await
         .unwrap();
     let port = free_port();
+    let volume_name = format!("{}-queue-data", project.name);
+    resources::volume::create(&docker, &volume_name, &project.labels("redis.queue"))
+        .await
+        .unwrap();
     let spec = ContainerSpec {
         name: format!("{}-queue", project.name),
         image: tag.clone(),
@@ -74,6 +78,10 @@ async fn redis_container_lifecycle() {
             retries: Some(5),
             ..Default::default()
         })),
+        volumes: vec![(
+            volume_name.clone(),
+            resources::redis_image::DATA_DIR.to_owned(),
+        )],
     };
     let id = container::create(&docker, &spec).await.unwrap();
 
@@ -174,6 +182,7 @@ async fn redis_container_lifecycle() {
         .unwrap();
     assert_eq!(removed.containers, Vec::<String>::new());
     assert_eq!(removed.networks, vec![network_name]);
+    assert_eq!(removed.volumes, vec![volume_name]);
     assert_eq!(removed.images, vec![tag.clone()]);
     assert!(!image::exists(&docker, &tag).await.unwrap());
 }
