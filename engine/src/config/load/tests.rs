@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::resources::parse_duration;
 use super::*;
 use crate::config::overrides::Overrides;
 
