@@ -474,9 +474,8 @@ async fn replace_container(
     if action == Action::Replace
         && let Some(id) = prior_id
     {
-        // Two containers may share neither a host port nor a data volume (two Redis
-        // servers writing one append-only file): then the old one must go first.
-        if spec.ports.is_empty() && spec.volumes.is_empty() {
+        // As the plan said: the new one first when two can run side by side.
+        if change.create_before_destroy {
             let parked = format!("{}-replaced-{}", spec.name, short(&id));
             match resources::container::rename(docker, &id, &parked).await {
                 Ok(()) => old = Some(id),

@@ -66,7 +66,8 @@ fn apply_use_change_repair_and_destroy_the_platform() {
     let ran = platform
         .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
         .code(2)
-        .stdout_has("# service.transaction-api must be replaced")
+        .stdout_has("# service.transaction-api must be replaced (the new one first")
+        .stdout_has("+/- service.transaction-api {")
         .stdout_has(&format!("+ \"E2E_MARKER\" = \"{}\"", platform.project))
         .stdout_has("} # forces replacement")
         .stdout_has("Plan: 1 to add, 0 to change, 1 to destroy.");

@@ -159,6 +159,7 @@ fn deletions(
                 after: None,
                 forces_replacement: BTreeSet::new(),
                 reason,
+                create_before_destroy: false,
                 dependencies: recorded
                     .dependencies
                     .iter()
@@ -209,6 +210,11 @@ pub fn diff(
     if kind == Kind::Secret {
         after.sensitive.insert(Path::attribute(computed));
     }
+    // Two containers can hold neither one host port nor one data volume (two Redis servers
+    // writing one append-only file); a network or a secret has no second copy to run.
+    let create_before_destroy = kind == Kind::Service
+        && !after.values.contains_key("ports")
+        && !after.values.contains_key("volume");
     let change = |action, before, after, forces_replacement, reason: Option<&str>| Change {
         instance: instance.clone(),
         action,
@@ -217,6 +223,7 @@ pub fn diff(
         forces_replacement,
         reason: reason.map(str::to_owned),
         dependencies: BTreeSet::new(),
+        create_before_destroy: action == Action::Replace && create_before_destroy,
     };
 
     let Some(mut prior) = prior else {

@@ -80,7 +80,8 @@ pub enum Action {
 }
 
 impl Action {
-    /// The plan's symbol.
+    /// The plan's symbol (a replacement that creates first shows as `+/-`, see
+    /// [`Change::symbol`]).
     pub fn symbol(self) -> &'static str {
         match self {
             Action::Create => "+",
@@ -109,6 +110,20 @@ pub struct Change {
     pub reason: Option<String>,
     /// Instances this one waits for (apply), or that wait for it (delete).
     pub dependencies: BTreeSet<Instance>,
+    /// For a replacement: the new one is made (and healthy) before the old one goes, `+/-`
+    /// in the plan; otherwise the old one goes first, `-/+`.
+    #[serde(default)]
+    pub create_before_destroy: bool,
+}
+
+impl Change {
+    /// The plan's symbol for this change.
+    pub fn symbol(&self) -> &'static str {
+        match (self.action, self.create_before_destroy) {
+            (Action::Replace, true) => "+/-",
+            (action, _) => action.symbol(),
+        }
+    }
 }
 
 /// An output's value after apply.

@@ -26,7 +26,7 @@ impl Style {
             "+" => "32",
             "-" => "31",
             "~" => "33",
-            "-/+" => "33",
+            "-/+" | "+/-" => "33",
             _ => return symbol.to_owned(),
         };
         format!("\x1b[{code}m{symbol}\x1b[0m")
@@ -88,14 +88,17 @@ fn render_change(out: &mut String, change: &Change, style: Style) {
     let verb = match change.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in-place",
-        Action::Replace => "must be replaced",
+        Action::Replace if change.create_before_destroy => {
+            "must be replaced (the new one first, then the old one goes)"
+        }
+        Action::Replace => "must be replaced (the old one goes first)",
         Action::Delete => "will be destroyed",
     };
     let _ = writeln!(out, "  # {} {verb}", change.instance);
     if let Some(reason) = &change.reason {
         let _ = writeln!(out, "  # ({reason})");
     }
-    let symbol = change.action.symbol();
+    let symbol = change.symbol();
     let _ = writeln!(
         out,
         "{} {} {{",
@@ -413,6 +416,7 @@ mod tests {
             forces_replacement: forces.iter().cloned().collect(),
             reason: None,
             dependencies: BTreeSet::new(),
+            create_before_destroy: false,
         }
     }
 
@@ -487,20 +491,22 @@ Changes to Outputs:
             .insert("env".into(), map(&[("A", "1"), ("B", "20"), ("C", "3")]));
         after.text("id", "");
         after.unknown.insert(Path::attribute("id"));
+        let mut replace = change(
+            instance(Kind::Service, "api", None),
+            Action::Replace,
+            Some(before),
+            Some(after),
+            &[Path::key("env", "B")],
+        );
+        replace.create_before_destroy = true;
         let plan = Plan {
-            changes: vec![change(
-                instance(Kind::Service, "api", None),
-                Action::Replace,
-                Some(before),
-                Some(after),
-                &[Path::key("env", "B")],
-            )],
+            changes: vec![replace],
             ..Plan::default()
         };
         let expected = r#"yoyoform will perform the following actions:
 
-  # service.api must be replaced
--/+ service.api {
+  # service.api must be replaced (the new one first, then the old one goes)
++/- service.api {
       ~ env   = {
           ~ "B" = "2" -> "20"
             # (2 unchanged elements hidden)
@@ -538,7 +544,7 @@ Plan: 1 to add, 0 to change, 1 to destroy.
         };
         let expected = r#"yoyoform will perform the following actions:
 
-  # service.auth must be replaced
+  # service.auth must be replaced (the old one goes first)
 -/+ service.auth {
       ~ files = {
           ~ "/etc/users.json" = <<-EOT
