@@ -4,7 +4,7 @@
 //! change fails, the work in flight finishes, its dependents are skipped, and the root
 //! cause is reported.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -247,15 +247,13 @@ async fn with_progress(applier: &Applier, change: &Change) -> Result<(), String>
     }
 }
 
-/// For each change, the changes it must wait for. Deletions of instances no longer
-/// declared go first (dependents before what they depend on), so that what replaces them
-/// can take their names and ports; then creates and replacements in dependency order.
+/// For each change, the changes it must wait for.
+///
+/// - A deletion waits until nothing uses what it removes: the deletion of whatever
+///   depended on it, and the replacement of whatever did (its old container goes then).
+/// - A create or replacement waits for its dependencies, and for a deletion that frees a
+///   container name or host port it takes.
 pub fn schedule(changes: &[Change]) -> Vec<Vec<usize>> {
-    let depends_on = |dependency: &Instance, instance: &Instance| {
-        dependency == instance
-            || (dependency.resource == instance.resource && dependency.index.is_none())
-            || (dependency.resource == instance.resource && instance.index.is_none())
-    };
     changes
         .iter()
         .map(|change| {
@@ -264,22 +262,65 @@ pub fn schedule(changes: &[Change]) -> Vec<Vec<usize>> {
                 .enumerate()
                 .filter(|(_, other)| !std::ptr::eq(*other, change))
                 .filter(|(_, other)| match (change.action, other.action) {
-                    // A deletion waits for the deletion of whatever depended on it.
-                    (Action::Delete, Action::Delete) => other
-                        .dependencies
-                        .iter()
-                        .any(|dependency| depends_on(dependency, &change.instance)),
+                    (Action::Delete, Action::Delete) => {
+                        refers(&other.dependencies, &change.instance)
+                    }
+                    (Action::Delete, Action::Replace) => {
+                        refers(&other.prior_dependencies, &change.instance)
+                    }
                     (Action::Delete, _) => false,
-                    (_, Action::Delete) => true,
-                    _ => change
-                        .dependencies
-                        .iter()
-                        .any(|dependency| depends_on(dependency, &other.instance)),
+                    (_, Action::Delete) => frees(other, change),
+                    _ => refers(&change.dependencies, &other.instance),
                 })
                 .map(|(index, _)| index)
                 .collect()
         })
         .collect()
+}
+
+/// Whether `instances` names `instance` (a whole resource names all its replicas).
+fn refers(instances: &BTreeSet<Instance>, instance: &Instance) -> bool {
+    instances.iter().any(|named| {
+        named == instance
+            || (named.resource == instance.resource
+                && (named.index.is_none() || instance.index.is_none()))
+    })
+}
+
+/// Whether deleting `deletion`'s container frees a container name or host port that
+/// `change`'s container takes.
+fn frees(deletion: &Change, change: &Change) -> bool {
+    let is_container = |kind| !matches!(kind, Kind::Network | Kind::Secret);
+    if !is_container(deletion.instance.resource.kind)
+        || !is_container(change.instance.resource.kind)
+    {
+        return false;
+    }
+    let (Some(old), Some(new)) = (&deletion.before, &change.after) else {
+        return false;
+    };
+    let same_name = old.get_text("name").is_some() && old.get_text("name") == new.get_text("name");
+    let shared_port = host_ports(old)
+        .iter()
+        .any(|port| host_ports(new).contains(port));
+    same_name || shared_port
+}
+
+/// The host ports a container's attributes publish (`ports`, or a router's `listen`).
+fn host_ports(attributes: &Attributes) -> Vec<String> {
+    let mut ports: Vec<String> = attributes
+        .get_list("ports")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|mapping| mapping.split(':').nth(1).map(str::to_owned))
+        .collect();
+    if let Some((_, port)) = attributes
+        .get_text("listen")
+        .and_then(|listen| listen.rsplit_once(':'))
+    {
+        ports.push(port.to_owned());
+    }
+    ports
 }
 
 /// Carries out one change and records it in the state file.
@@ -723,4 +764,155 @@ fn record(
 /// The first 12 characters of a Docker id, as `docker ps` shows it.
 pub fn short(id: &str) -> String {
     id.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attributes::Value;
+
+    fn instance(text: &str) -> Instance {
+        Instance::parse(text).expect("an address")
+    }
+
+    fn container(name: &str, ports: &[&str]) -> Attributes {
+        let mut attributes = Attributes::default();
+        attributes.text("name", name);
+        if !ports.is_empty() {
+            let ports = ports.iter().map(|port| port.to_string()).collect();
+            attributes.values.insert("ports".into(), Value::List(ports));
+        }
+        attributes
+    }
+
+    fn change(
+        address: &str,
+        action: Action,
+        before: Option<Attributes>,
+        after: Option<Attributes>,
+        dependencies: &[&str],
+        prior: &[&str],
+    ) -> Change {
+        Change {
+            instance: instance(address),
+            action,
+            before,
+            after,
+            forces_replacement: BTreeSet::new(),
+            reason: None,
+            dependencies: dependencies.iter().map(|d| instance(d)).collect(),
+            prior_dependencies: prior.iter().map(|d| instance(d)).collect(),
+            create_before_destroy: false,
+        }
+    }
+
+    /// The waits, as addresses, for readability.
+    fn waits(changes: &[Change]) -> Vec<(String, Vec<String>)> {
+        schedule(changes)
+            .into_iter()
+            .enumerate()
+            .map(|(index, waits)| {
+                let names = waits
+                    .iter()
+                    .map(|&w| changes[w].instance.to_string())
+                    .collect();
+                (changes[index].instance.to_string(), names)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_network_no_longer_used_goes_after_the_replacement_that_leaves_it() {
+        // service.a moved off network.net: its old container must go before the network.
+        let changes = [
+            change(
+                "service.a",
+                Action::Replace,
+                Some(container("p-a", &[])),
+                Some(container("p-a", &[])),
+                &[],
+                &["network.net"],
+            ),
+            change(
+                "network.net",
+                Action::Delete,
+                Some(Attributes::default()),
+                None,
+                &[],
+                &[],
+            ),
+        ];
+        assert_eq!(
+            waits(&changes),
+            [
+                ("service.a".into(), vec![]),
+                ("network.net".into(), vec!["service.a".into()])
+            ]
+        );
+    }
+
+    #[test]
+    fn creates_wait_only_for_deletions_that_free_their_name_or_port() {
+        let changes = [
+            change(
+                "service.old",
+                Action::Delete,
+                Some(container("p-old", &["127.0.0.1:8081:5000"])),
+                None,
+                &[],
+                &[],
+            ),
+            change(
+                "service.gone",
+                Action::Delete,
+                Some(container("p-gone", &[])),
+                None,
+                &[],
+                &[],
+            ),
+            change(
+                "service.new",
+                Action::Create,
+                None,
+                Some(container("p-new", &["127.0.0.1:8081:5000"])),
+                &[],
+                &[],
+            ),
+            change(
+                "service.other",
+                Action::Create,
+                None,
+                Some(container("p-other", &[])),
+                &["service.new"],
+                &[],
+            ),
+            change(
+                "service.worker[2]",
+                Action::Delete,
+                Some(container("p-worker-2", &[])),
+                None,
+                &["secret.key"],
+                &[],
+            ),
+            change(
+                "secret.key",
+                Action::Delete,
+                Some(Attributes::default()),
+                None,
+                &[],
+                &[],
+            ),
+        ];
+        assert_eq!(
+            waits(&changes),
+            [
+                ("service.old".into(), vec![]),
+                ("service.gone".into(), vec![]),
+                ("service.new".into(), vec!["service.old".into()]),
+                ("service.other".into(), vec!["service.new".into()]),
+                ("service.worker[2]".into(), vec![]),
+                ("secret.key".into(), vec!["service.worker[2]".into()]),
+            ]
+        );
+    }
 }

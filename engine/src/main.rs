@@ -201,9 +201,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let applier = session.applier();
             finish_in_flight_on_interrupt(&applier);
             let mut outcome = apply::apply(applier, &plan, 10).await;
-            if outcome.failures.is_empty() && outcome.not_started.is_empty() {
+            if outcome.not_started.is_empty() {
                 // Whatever carries the project's label goes too: objects of an apply that was
-                // interrupted before it could record them, and the images yoyoform built.
+                // killed before it could record them (a container still attached to a
+                // network makes that network's deletion fail above), and the images.
                 let swept = resources::sweep::remove_project(
                     &session.docker,
                     &session.config.project,
@@ -212,6 +213,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .context("removing what is left with the project's label")?;
                 outcome.destroyed += swept.containers.len();
+                // Nothing with the label is left: what failed above is gone now too.
+                for (instance, error) in std::mem::take(&mut outcome.failures) {
+                    println!("{instance}: removed by the sweep by label (first attempt: {error})");
+                    outcome.destroyed += 1;
+                }
+                outcome.destroyed += std::mem::take(&mut outcome.skipped).len();
+                session.state.update(|state| state.resources.clear())?;
                 session.record_outputs(&BTreeMap::new())?;
             }
             report("Destroy", &outcome);

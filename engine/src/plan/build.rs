@@ -74,6 +74,7 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, String> {
             let actual = planner.actual.get(&key);
             if let Some(mut change) = diff(address.kind, &instance, desired, prior, actual) {
                 change.dependencies = dependencies.clone();
+                change.prior_dependencies = recorded_dependencies(planner.prior, &key);
                 resource_changes = true;
                 changes.push(change);
             }
@@ -160,11 +161,8 @@ fn deletions(
                 forces_replacement: BTreeSet::new(),
                 reason,
                 create_before_destroy: false,
-                dependencies: recorded
-                    .dependencies
-                    .iter()
-                    .filter_map(|address| Instance::parse(address))
-                    .collect(),
+                dependencies: recorded_dependencies(prior, &recorded.address),
+                prior_dependencies: BTreeSet::new(),
             })
         })
         .collect();
@@ -192,6 +190,21 @@ fn deletions(
         changes = rest;
     }
     ordered
+}
+
+/// What the state file says an instance depended on when it was made.
+fn recorded_dependencies(prior: &State, address: &str) -> BTreeSet<Instance> {
+    prior
+        .resources
+        .get(address)
+        .map(|recorded| {
+            recorded
+                .dependencies
+                .iter()
+                .filter_map(|address| Instance::parse(address))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The change one instance needs, if any.
@@ -223,6 +236,7 @@ pub fn diff(
         forces_replacement,
         reason: reason.map(str::to_owned),
         dependencies: BTreeSet::new(),
+        prior_dependencies: BTreeSet::new(),
         create_before_destroy: action == Action::Replace && create_before_destroy,
     };
 

@@ -110,6 +110,10 @@ pub struct Change {
     pub reason: Option<String>,
     /// Instances this one waits for (apply), or that wait for it (delete).
     pub dependencies: BTreeSet<Instance>,
+    /// What the existing instance depended on when it was made (from the state file): a
+    /// replacement frees those only once its old container is gone.
+    #[serde(default)]
+    pub prior_dependencies: BTreeSet<Instance>,
     /// For a replacement: the new one is made (and healthy) before the old one goes, `+/-`
     /// in the plan; otherwise the old one goes first, `-/+`.
     #[serde(default)]

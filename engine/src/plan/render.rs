@@ -416,6 +416,7 @@ mod tests {
             forces_replacement: forces.iter().cloned().collect(),
             reason: None,
             dependencies: BTreeSet::new(),
+            prior_dependencies: BTreeSet::new(),
             create_before_destroy: false,
         }
     }
