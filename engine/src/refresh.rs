@@ -19,6 +19,8 @@ pub enum Actual {
         image: String,
         /// Its environment.
         env: BTreeMap<String, String>,
+        /// The networks it is attached to, by name.
+        networks: Vec<String>,
     },
     /// A network, or something with no Docker object (a secret).
     Present,
@@ -51,6 +53,7 @@ pub async fn refresh(
                         running: container.running,
                         image: container.image,
                         env: container.env,
+                        networks: container.networks.into_keys().collect(),
                     },
                 }),
         };

@@ -284,9 +284,27 @@ pub fn diff(
 /// says which paths drifted.
 fn drift(prior: &mut Attributes, actual: Option<&Actual>) -> BTreeSet<Path> {
     let mut drifted = BTreeSet::new();
-    let Some(Actual::Container { image, env, .. }) = actual else {
+    let Some(Actual::Container {
+        image,
+        env,
+        networks,
+        ..
+    }) = actual
+    else {
         return drifted;
     };
+    // Taken off its network (or the network was removed and made again): unreachable.
+    if let Some(network) = prior.get_text("network")
+        && !networks.iter().any(|attached| attached == network)
+    {
+        let attached = if networks.is_empty() {
+            "(none)".to_owned()
+        } else {
+            networks.join(", ")
+        };
+        prior.text("network", attached);
+        drifted.insert(Path::attribute("network"));
+    }
     if prior
         .get_text("image")
         .is_some_and(|recorded| recorded != image)
@@ -353,6 +371,7 @@ mod tests {
     fn attributes(image: &str, env: &[(&str, &str)]) -> Attributes {
         let mut attributes = Attributes::default();
         attributes.text("image", image);
+        attributes.text("network", "net");
         attributes.values.insert(
             "env".into(),
             Value::Map(
@@ -367,6 +386,7 @@ mod tests {
     fn recorded(image: &str, env: &[(&str, &str)]) -> Attributes {
         let mut attributes = attributes(image, env);
         attributes.text("id", "c0ffee");
+        attributes.text("network", "net");
         attributes
     }
 
@@ -378,6 +398,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            networks: vec!["net".into()],
         }
     }
 
@@ -457,6 +478,22 @@ mod tests {
                 Some((Action::Update, &[], Some("the container is stopped"))),
             ),
             (
+                "taken off its network outside yoyoform",
+                attributes("img:1", env),
+                Some(recorded("img:1", env)),
+                Some(Actual::Container {
+                    running: true,
+                    image: "img:1".into(),
+                    env: [("A".to_string(), "1".to_string())].into(),
+                    networks: vec![],
+                }),
+                Some((
+                    Action::Replace,
+                    &["network"],
+                    Some("the container was changed outside yoyoform"),
+                )),
+            ),
+            (
                 "env changed outside yoyoform",
                 attributes("img:1", env),
                 Some(recorded("img:1", env)),
@@ -531,6 +568,11 @@ mod tests {
                         running: true,
                         image: attributes.get_text("image").unwrap_or_default().to_owned(),
                         env: attributes.get_map("env").cloned().unwrap_or_default(),
+                        networks: attributes
+                            .get_text("network")
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect(),
                     },
                     _ => Actual::Present,
                 };
