@@ -480,6 +480,12 @@ fn resolve_now(
             }),
             (now, then) => Some(now) == then,
         };
+        if !same && name == "files" {
+            return Err(format!(
+                "a file that `files` of {} copies changed since the plan was made; nothing was done, run plan again",
+                change.instance.resource
+            ));
+        }
         if !same && name != "running" {
             return Err(format!(
                 "bug: `{name}` of {} differs from the plan; nothing was done (please report this)",
@@ -525,6 +531,12 @@ async fn replace_container(
             }
         } else {
             delete(applier, Kind::Service, &id).await?;
+            // The old one is gone whatever happens next: the state file must not say
+            // otherwise should the new one fail.
+            applier
+                .state
+                .remove_resource(&change.instance.to_string())
+                .map_err(|error| error.to_string())?;
         }
     }
     // A container left with this name by an interrupted apply of this project is ours to
@@ -623,6 +635,22 @@ async fn ensure_image(
         }
         Some(ImageSource::Build { context, binary }) => {
             let context: PathBuf = root.join(context);
+            // The tag names the sources as they were at plan time; an image built from
+            // anything else would carry a lie under that tag for good. So the sources are
+            // hashed again before and after the build.
+            let unchanged = || -> Result<(), String> {
+                let hash = resources::hash::build_inputs_hash(root, &context, binary.as_deref())
+                    .map_err(|error| error.to_string())?;
+                if tag.ends_with(&format!(":{}", &hash[..16])) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the sources of `{}` changed since the plan was made; run plan again",
+                        resource.address
+                    ))
+                }
+            };
+            unchanged()?;
             if let Some(binary) = binary {
                 let _cargo = applier.cargo.lock().await;
                 resources::binary::build_static(root, binary, &context)
@@ -632,6 +660,10 @@ async fn ensure_image(
             resources::image::build(docker, &tag, &context, &labels)
                 .await
                 .map_err(|error| error.to_string())?;
+            if let Err(error) = unchanged() {
+                let _ = resources::image::remove(docker, &tag).await;
+                return Err(error);
+            }
         }
     }
     Ok(())
@@ -706,12 +738,7 @@ fn health(health: &Option<Option<Health>>) -> Option<HealthSpec> {
     let health = match health {
         Some(None) => return Some(HealthSpec::Disabled),
         Some(Some(health)) => health.clone(),
-        None => Health {
-            interval_ms: 1000,
-            timeout_ms: 3000,
-            retries: 3,
-            start_period_ms: 30_000,
-        },
+        None => Health::DEFAULT,
     };
     Some(HealthSpec::Timings(HealthTimings {
         interval: Some(Duration::from_millis(health.interval_ms)),

@@ -306,16 +306,21 @@ fn read_file(root: &FsPath, source: &FsPath) -> Result<String, String> {
     })
 }
 
-/// The health settings as one readable value.
+/// The health settings as one readable value: the timings apply gives Docker (the image's
+/// own check command runs with them).
 pub fn health_text(health: &Option<Option<Health>>) -> String {
     match health {
-        None => "image default".to_owned(),
         Some(None) => "none".to_owned(),
-        Some(Some(health)) => format!(
-            "interval={}ms timeout={}ms retries={} start_period={}ms",
-            health.interval_ms, health.timeout_ms, health.retries, health.start_period_ms
-        ),
+        Some(Some(health)) => timings(health),
+        None => timings(&Health::DEFAULT),
     }
+}
+
+fn timings(health: &Health) -> String {
+    format!(
+        "interval={}ms timeout={}ms retries={} start_period={}ms",
+        health.interval_ms, health.timeout_ms, health.retries, health.start_period_ms
+    )
 }
 
 /// The image reference each container resource runs. For a build, the tag is derived

@@ -58,7 +58,7 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale() {
     std::fs::write(dir.join("env.toml"), env(12)).unwrap();
     run(dir, &["apply", "second.plan"])
         .code(1)
-        .stderr_is("Error: the saved plan is stale: env.toml or a variable changed since it was saved; run `yoyoform plan --out` again\n");
+        .stderr_is("Error: the saved plan is stale: env.toml, a variable or a file it copies changed since it was saved; run `yoyoform plan --out` again\n");
     assert_eq!(serial(dir), after_first, "a refused plan changes nothing");
 
     // `--json` tells the same plan to a program, without the secret.

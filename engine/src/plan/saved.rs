@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::model::Plan;
-use crate::config::model::{Address, Config};
+use crate::config::model::{Address, Body, Config};
 
 /// The format of saved plan files.
 const FORMAT_VERSION: u32 = 1;
@@ -23,8 +23,8 @@ pub struct SavedPlan {
     pub format_version: u32,
     /// The yoyoform that wrote it.
     pub yoyoform_version: String,
-    /// Digest of what the plan was made from: env.toml's text, the project and the
-    /// variables' values.
+    /// Digest of what the plan was made from: env.toml's text, the project, the
+    /// variables' values and the files copied into containers.
     pub config_digest: String,
     /// The image each container resource runs, by address: a digest of its sources.
     pub images: BTreeMap<String, String>,
@@ -126,7 +126,7 @@ impl SavedPlan {
     ) -> Result<(), SavedPlanError> {
         if self.config_digest != config_digest(config)? {
             return Err(SavedPlanError::Stale(
-                "env.toml or a variable changed since it was saved".into(),
+                "env.toml, a variable or a file it copies changed since it was saved".into(),
             ));
         }
         for (address, image) in images {
@@ -155,7 +155,8 @@ impl SavedPlan {
     }
 }
 
-/// Digest of env.toml's text, the project and the variables' values.
+/// Digest of env.toml's text, the project, the variables' values and the files copied
+/// into containers.
 fn config_digest(config: &Config) -> Result<String, SavedPlanError> {
     let text = std::fs::read(&config.path).map_err(|source| SavedPlanError::Io {
         path: config.path.display().to_string(),
@@ -167,6 +168,21 @@ fn config_digest(config: &Config) -> Result<String, SavedPlanError> {
     hasher.update(config.project.as_bytes());
     for (name, variable) in &config.variables {
         hasher.update(format!("\0var.{name}={}", variable.value).as_bytes());
+    }
+    // Files copied into containers are part of the plan (their text is shown in it).
+    for resource in &config.resources {
+        if let Body::Service(service) = &resource.body {
+            for (target, source) in &service.files {
+                let path = config.root.join(source);
+                let content = std::fs::read(&path).map_err(|source| SavedPlanError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                hasher.update(format!("\0{}:{target}=", resource.address).as_bytes());
+                hasher.update((content.len() as u64).to_le_bytes());
+                hasher.update(&content);
+            }
+        }
     }
     Ok(format!("{:x}", hasher.finalize()))
 }
