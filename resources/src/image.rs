@@ -81,6 +81,7 @@ pub async fn build(
                     bollard::errors::Error::DockerStreamError { error } => error,
                     other => other.to_string(),
                 };
+                remove_intermediates(docker, &log).await;
                 return Err(Error::Build {
                     tag: tag.to_string(),
                     message: message.trim_end().to_string(),
@@ -101,6 +102,22 @@ pub async fn build(
         message: "Docker reported no id for the built image".to_string(),
         log: tail(&log, BUILD_LOG_TAIL_LINES),
     })
+}
+
+/// Removes the images the steps before a failed one left (the build's labels go only on
+/// the final image, so nothing else would find them by label). The classic builder names
+/// each in its log as ` ---> <id>`; later ones first, since each is the parent of the
+/// next. One still used (cached by another build) stays: Docker refuses, and that is fine.
+async fn remove_intermediates(docker: &Docker, log: &[String]) {
+    let ids: Vec<&str> = log
+        .iter()
+        .filter_map(|line| line.trim().strip_prefix("---> "))
+        .map(str::trim)
+        .filter(|id| id.len() >= 12 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect();
+    for id in ids.into_iter().rev() {
+        let _ = remove(docker, id).await;
+    }
 }
 
 /// The last `lines` lines of a log, non-empty ones only, joined.

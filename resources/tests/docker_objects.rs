@@ -354,6 +354,23 @@ async fn a_failed_build_step_returns_the_log_tail() {
         other => panic!("unexpected error: {other}"),
     }
     assert!(!image::exists(&docker, &tag).await.unwrap());
+    // The step that worked left an image (unlabelled: labels go on the final image only);
+    // it was removed with the failure.
+    let Error::Build { log, .. } = &error else {
+        unreachable!()
+    };
+    let intermediates: Vec<&str> = log
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("---> "))
+        .filter(|id| id.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect();
+    assert!(!intermediates.is_empty(), "{log}");
+    for id in intermediates {
+        assert!(
+            !image::exists(&docker, id).await.unwrap(),
+            "{id} left behind"
+        );
+    }
     image::remove(&docker, &tag).await.unwrap();
 }
 
