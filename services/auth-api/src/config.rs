@@ -5,12 +5,15 @@
 //! | `HTTP_PORT` | port to bind on 0.0.0.0 | `5000` |
 //! | `JWT_SECRET` | HS256 secret shared with transaction-api and loyalty-worker | required |
 //! | `USERS_FILE` | the user database (JSON) | `/etc/yoyo/users.json` |
-//! | `TOKEN_TTL_SECONDS` | token lifetime, at least 1 | `30` |
+//! | `TOKEN_TTL_SECONDS` | token lifetime, 1 to 31,536,000 (a year) | `30` |
 
 use std::path::PathBuf;
 
 use platform::settings::{SettingError, Settings};
 use platform::token::Keys;
+
+/// The longest token lifetime accepted: a year.
+const MAX_TOKEN_TTL_SECONDS: u64 = 365 * 24 * 60 * 60;
 
 /// Where the image puts the shipped `users.json`. Outside a container the same path is the
 /// default, so a run by hand either has that file or sets `USERS_FILE` (to
@@ -39,12 +42,13 @@ impl Config {
         let port = settings.http_port()?;
         let users_file = PathBuf::from(settings.or("USERS_FILE", DEFAULT_USERS_FILE));
         let token_ttl_seconds = settings.parsed("TOKEN_TTL_SECONDS", 30u64)?;
-        if token_ttl_seconds == 0 {
-            // A zero lifetime would issue tokens that are already expired.
+        // A zero lifetime would issue tokens that are already expired; a lifetime past a
+        // year is a typo (and near u64::MAX, `exp` would overflow).
+        if !(1..=MAX_TOKEN_TTL_SECONDS).contains(&token_ttl_seconds) {
             return Err(SettingError::Invalid {
                 name: "TOKEN_TTL_SECONDS".into(),
-                value: "0".into(),
-                reason: "must be at least 1".into(),
+                value: token_ttl_seconds.to_string(),
+                reason: format!("must be at least 1 and at most {MAX_TOKEN_TTL_SECONDS}"),
             });
         }
         Ok(Config {
@@ -102,6 +106,13 @@ mod tests {
             (
                 &[("JWT_SECRET", "s"), ("TOKEN_TTL_SECONDS", "0")],
                 "TOKEN_TTL_SECONDS has an invalid value `0`: must be at least 1",
+            ),
+            (
+                &[
+                    ("JWT_SECRET", "s"),
+                    ("TOKEN_TTL_SECONDS", "18446744073709551615"),
+                ],
+                "TOKEN_TTL_SECONDS has an invalid value `18446744073709551615`: must be at least 1 and at most 31536000",
             ),
         ];
         for (env, expected) in cases {

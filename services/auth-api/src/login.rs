@@ -32,8 +32,10 @@ pub fn authenticate<'u>(users: &'u Users, fields: &Fields) -> Result<&'u User, A
     let username = fields
         .get("username")
         .ok_or_else(|| ApiError::unprocessable("Username is blank"))?;
+    // Blank is judged on the trimmed value, but the password compared is the one sent:
+    // `password ` is not `password`.
     let password = fields
-        .get("password")
+        .raw("password")
         .ok_or_else(|| ApiError::unprocessable("Password is blank"))?;
     let user = users
         .find(username)
@@ -51,7 +53,7 @@ impl Issuer {
             user_id: user.id,
             username: user.username.clone(),
             can_transact: user.can_transact,
-            exp: issued_at + self.ttl_seconds,
+            exp: issued_at.saturating_add(self.ttl_seconds),
         }
     }
 }
@@ -119,6 +121,14 @@ mod tests {
             ),
             (
                 &[("username", "alice"), ("password", "wrong")],
+                Err((401, "Invalid password")),
+            ),
+            (
+                &[("username", "alice"), ("password", "password ")],
+                Err((401, "Invalid password")),
+            ),
+            (
+                &[("username", "alice"), ("password", " password")],
                 Err((401, "Invalid password")),
             ),
             (&[("username", "alice"), ("password", "password")], Ok(1)),

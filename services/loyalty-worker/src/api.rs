@@ -102,8 +102,10 @@ async fn balance(
 /// The token of an `Authorization: Bearer <token>` header, if there is one.
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    let (scheme, token) = value.split_once(|c: char| c.is_ascii_whitespace())?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim_start())
 }
 
 #[cfg(test)]
@@ -116,7 +118,8 @@ mod tests {
         let cases: &[(&str, Option<&str>)] = &[
             ("Bearer abc.def.ghi", Some("abc.def.ghi")),
             ("bearer abc", Some("abc")),
-            ("Bearer   abc", Some("  abc")),
+            ("Bearer   abc", Some("abc")),
+            ("Bearer\tabc", Some("abc")),
             ("Basic dXNlcjpwYXNz", None),
             ("Bearer", None),
             ("abc", None),

@@ -24,6 +24,13 @@ impl Fields {
             .filter(|value| !value.is_empty())
     }
 
+    /// The field's value exactly as sent (not trimmed), when it is not blank: for values
+    /// where spaces count, such as a password.
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.get(name)?;
+        self.0.get(name).map(String::as_str)
+    }
+
     /// Fields from name-value pairs, as tests give them.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
         Fields(
@@ -170,5 +177,14 @@ mod tests {
         assert_eq!(fields.get("username"), None);
         assert_eq!(fields.get("password"), Some("x"));
         assert_eq!(fields.get("absent"), None);
+    }
+
+    #[test]
+    fn raw_values_keep_their_spaces() {
+        let fields = Fields::parse("", b"a=%20x%20&b=%20").unwrap();
+        assert_eq!(fields.get("a"), Some("x"));
+        assert_eq!(fields.raw("a"), Some(" x "));
+        assert_eq!(fields.raw("b"), None);
+        assert_eq!(fields.raw("absent"), None);
     }
 }

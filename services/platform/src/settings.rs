@@ -90,9 +90,17 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
         }
     }
 
-    /// `HTTP_PORT`, default 5000.
+    /// `HTTP_PORT`, default 5000; 0 (any free port) is refused: others must find it.
     pub fn http_port(&self) -> Result<u16, SettingError> {
-        self.parsed("HTTP_PORT", 5000)
+        let port = self.parsed("HTTP_PORT", 5000)?;
+        if port == 0 {
+            return Err(SettingError::Invalid {
+                name: "HTTP_PORT".into(),
+                value: "0".into(),
+                reason: "must be a port from 1 to 65535".into(),
+            });
+        }
+        Ok(port)
     }
 }
 
@@ -121,6 +129,10 @@ mod tests {
             (&[], Ok(5000)),
             (&[("HTTP_PORT", "")], Ok(5000)),
             (&[("HTTP_PORT", "8080")], Ok(8080)),
+            (
+                &[("HTTP_PORT", "0")],
+                Err("HTTP_PORT has an invalid value `0`: must be a port from 1 to 65535"),
+            ),
             (
                 &[("HTTP_PORT", "abc")],
                 Err("HTTP_PORT has an invalid value `abc`: invalid digit found in string"),

@@ -34,6 +34,9 @@ pub enum TokenError {
     /// `exp` is in the past.
     #[error("Signature has expired")]
     Expired,
+    /// `nbf` is in the future.
+    #[error("The token is not yet valid (nbf)")]
+    NotYetValid,
     /// The header names another algorithm than HS256 (including `none`).
     #[error("The specified alg value is not allowed")]
     WrongAlgorithm,
@@ -84,6 +87,8 @@ impl Keys {
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        // A token not valid yet is refused, as PyJWT (the reference) does.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
@@ -102,7 +107,8 @@ impl Keys {
                     let reason = message.split(" at line ").next().unwrap_or_default();
                     TokenError::BadClaims(reason.to_owned())
                 }
-                ErrorKind::InvalidToken => TokenError::Malformed,
+                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+                ErrorKind::InvalidToken => TokenError::Undecodable("unsupported header".into()),
                 _ => TokenError::Undecodable(error.to_string()),
             })
     }
@@ -239,6 +245,19 @@ mod tests {
                     SECRET,
                 ),
                 TokenError::BadClaims("missing field `exp`".into()),
+            ),
+            (
+                "not valid before a minute from now",
+                forged(
+                    r#"{"alg":"HS256","typ":"JWT"}"#,
+                    &format!(
+                        r#"{{"user_id":1,"username":"alice","can_transact":true,"exp":{},"nbf":{}}}"#,
+                        now() + 120,
+                        now() + 60
+                    ),
+                    SECRET,
+                ),
+                TokenError::NotYetValid,
             ),
         ];
         for (name, token, expected) in cases {

@@ -17,6 +17,9 @@ pub struct Order {
     pub user_id: i64,
     pub amount: Amount,
     pub currency: Currency,
+    /// The client's id for the transaction, when it sent one (optional field `id`): a
+    /// retry with the same id is awarded once, whatever happened to the first attempt.
+    pub id: Option<uuid::Uuid>,
 }
 
 impl Order {
@@ -42,10 +45,19 @@ impl Order {
         if !claims.can_transact {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "User cannot transact"));
         }
+        let id = fields
+            .get("id")
+            .map(|id| {
+                uuid::Uuid::parse_str(id).map_err(|_| {
+                    ApiError::unprocessable("Invalid transaction id: give a UUID, or no id")
+                })
+            })
+            .transpose()?;
         Ok(Order {
             user_id: claims.user_id,
             amount,
             currency,
+            id,
         })
     }
 }

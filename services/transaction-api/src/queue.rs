@@ -16,10 +16,10 @@
 //!
 //! A 200 is given only after XADD answered with the entry's id, so an accepted transaction
 //! is on the queue. When XADD fails or does not answer within [`COMMAND_TIMEOUT`], the
-//! client gets a 503; if Redis did apply a command whose answer was lost, the entry exists
-//! although the client was told otherwise (a retry then makes a second transaction with
-//! another id). That is the at-least-once side of the trade; the reverse, a 200 for a
-//! transaction that is not queued, cannot happen.
+//! client gets a 503 with the transaction's id. Redis may have applied a command whose
+//! answer was lost, so the 503 says so, and a client that retries sends the same `id`:
+//! the entry may then be on the stream twice, and the worker, which counts a transaction
+//! id once, awards it once. A 200 for a transaction that is not queued cannot happen.
 
 use std::future::Future;
 use std::time::Duration;

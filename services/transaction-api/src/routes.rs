@@ -5,15 +5,15 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use platform::fields::Fields;
-use platform::reply::ApiError;
 use platform::token::Keys;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::order::Order;
-use crate::queue::{Queue, Transaction};
+use crate::queue::{Queue, QueueError, Transaction};
 
 /// What every request needs.
 #[derive(Debug)]
@@ -42,17 +42,19 @@ pub struct Receipt {
 async fn create_transaction(
     State(app): State<Arc<App>>,
     fields: Fields,
-) -> Result<Json<Receipt>, ApiError> {
-    let order = Order::from_fields(&fields, &app.keys).inspect_err(|refusal| {
-        // The token is a credential: only the outcome is logged, never the token.
-        tracing::info!(
-            status = refusal.status.as_u16(),
-            reason = %refusal.message,
-            "transaction refused"
-        );
-    })?;
+) -> Result<Json<Receipt>, Response> {
+    let order = Order::from_fields(&fields, &app.keys)
+        .inspect_err(|refusal| {
+            // The token is a credential: only the outcome is logged, never the token.
+            tracing::info!(
+                status = refusal.status.as_u16(),
+                reason = %refusal.message,
+                "transaction refused"
+            );
+        })
+        .map_err(IntoResponse::into_response)?;
     let transaction = Transaction {
-        id: uuid::Uuid::new_v4(),
+        id: order.id.unwrap_or_else(uuid::Uuid::new_v4),
         user_id: order.user_id,
         amount: order.amount,
         currency: order.currency,
@@ -65,7 +67,18 @@ async fn create_transaction(
             %error,
             "transaction not queued"
         );
-        ApiError::unavailable("Transaction not accepted: the queue is unavailable, try again")
+        // When Redis did not answer in time it may still have taken the entry: the client
+        // gets the id, and a retry with it is awarded once (the worker counts an id once).
+        let message = match error {
+            QueueError::Timeout => {
+                "The queue did not confirm in time; the transaction may have been queued: retry with the same id"
+            }
+            QueueError::Redis(_) => {
+                "Transaction not accepted: the queue is unavailable; retry with the same id"
+            }
+        };
+        let body = json!({ "error": message, "id": transaction.id.hyphenated().to_string() });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     })?;
     tracing::info!(
         id = %transaction.id,

@@ -359,6 +359,39 @@ async fn accepted_transaction_is_on_the_stream_with_the_exact_fields() {
 }
 
 #[tokio::test]
+async fn a_client_id_is_kept_so_a_retry_is_the_same_transaction() {
+    let redis = Redis::start();
+    let api = TransactionApi::start(&redis);
+    let good = token(1, true, now() + 60);
+    let id = "67e55044-10b1-426f-9247-bb680e5fe0c8".to_owned();
+    let mut with_id = form(&good, "2000", "GBP");
+    with_id.push(("id", id.clone()));
+    for _ in 0..2 {
+        let (status, body) = api.post(&with_id).await;
+        assert_eq!(
+            (status, body["id"].as_str()),
+            (200, Some(id.as_str())),
+            "{body}"
+        );
+    }
+    // Both on the stream under one id: the worker counts an id once.
+    let ids: Vec<String> = stream_entries(&redis)
+        .into_iter()
+        .map(|(_, fields)| fields.into_iter().find(|(name, _)| name == "id").unwrap().1)
+        .collect();
+    assert_eq!(ids, [id.clone(), id]);
+
+    let mut bad = form(&good, "2000", "GBP");
+    bad.push(("id", "not-a-uuid".to_owned()));
+    let (status, body) = api.post(&bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"],
+        "Invalid transaction id: give a UUID, or no id"
+    );
+}
+
+#[tokio::test]
 async fn json_bodies_are_accepted_too() {
     let redis = Redis::start();
     let api = TransactionApi::start(&redis);
@@ -531,7 +564,16 @@ async fn redis_that_stops_answering_gives_503_not_a_hang() {
     let started = Instant::now();
     let (status, body) = api.post(&form(&good, "100", "GBP")).await;
     assert_eq!(status, 503, "{body}");
-    assert!(body["error"].is_string(), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("retry with the same id"),
+        "{body}"
+    );
+    // The id to retry with: Redis may yet take the entry, so the retry must name it.
+    let id = body["id"].as_str().expect("the transaction's id");
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{body}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
