@@ -7,7 +7,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
 /// Body of every response the router sends: its own JSON or an upstream's stream.
-pub type ResponseBody = BoxBody<Bytes, hyper::Error>;
+pub type ResponseBody = BoxBody<Bytes, crate::idle_body::BoxError>;
 
 /// A response with `value` as its JSON body.
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<ResponseBody> {

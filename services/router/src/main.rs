@@ -11,6 +11,7 @@ mod balancer;
 mod config;
 mod forwarded_headers;
 mod healthcheck;
+mod idle_body;
 mod json_reply;
 mod proxy;
 mod request_path;

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::forwarded_headers::{
     X_REQUEST_ID, remove_hop_by_hop, request_id, upstream_request_headers,
 };
+use crate::idle_body::IdleTimeout;
 use crate::json_reply::{self, ResponseBody};
 use crate::request_path::RequestPath;
 use crate::retry_body::{AttemptBody, RetryBody};
@@ -204,7 +205,7 @@ impl Proxy {
         };
 
         match tokio::time::timeout(self.upstream_timeout, exchange).await {
-            Ok(Ok(response)) => upstream_response(response),
+            Ok(Ok(response)) => upstream_response(response, self.upstream_timeout),
             Ok(Err(failure)) => self.failure_response(failure, &found.route.prefix, trail),
             Err(_) => json_reply::error(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -269,12 +270,12 @@ fn health(method: &Method) -> Response<ResponseBody> {
 }
 
 /// The upstream's response, streamed back without its hop-by-hop headers.
-fn upstream_response(response: Response<Incoming>) -> Response<ResponseBody> {
+fn upstream_response(response: Response<Incoming>, idle: Duration) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, body.boxed())
+    Response::from_parts(parts, IdleTimeout::new(body, idle).boxed())
 }
 
 /// Whether the error was a connect timeout (the upstream address is black-holed).

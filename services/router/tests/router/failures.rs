@@ -154,3 +154,52 @@ async fn answers_502_json_when_the_upstream_hangs_up() {
     let response = router.get("/x/y", &[]).await;
     response.assert_json_error(502);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closes_the_connection_when_the_upstream_body_stalls() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Headers and the start of the body, then silence with the connection held open.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"partial\":";
+                let _ = stream.write_all(head).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    let routes = format!("/x=http://{upstream}");
+    let router = RouterProcess::start(&[("ROUTES", &routes), ("UPSTREAM_TIMEOUT_MS", "300")]).await;
+
+    let started = Instant::now();
+    let mut client = tokio::net::TcpStream::connect(("127.0.0.1", router.port))
+        .await
+        .unwrap();
+    client
+        .write_all(b"GET /x/y HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    let read =
+        tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut received)).await;
+    server.abort();
+    assert!(
+        read.is_ok(),
+        "the router held the stalled response open for 5 s"
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "closed only after {elapsed:?}"
+    );
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.ends_with("{\"partial\":"),
+        "the body was cut where it stalled: {text}"
+    );
+}
