@@ -1,6 +1,8 @@
 -- Records one transaction taken from the queue, exactly once in effect: the processed
 -- marker, the award and the XACK happen in one atomic step, so a worker dying between any
--- two of them cannot award twice, and a redelivered entry only gets acknowledged.
+-- two of them cannot award twice, and a redelivered entry only gets acknowledged. The
+-- entry then leaves the stream (XDEL): once acknowledged it is never read again, and a
+-- queue that is never trimmed grows with every transaction ever made.
 -- The arithmetic is Rule::apply in loyalty.rs; keep the two the same.
 --
 -- KEYS[1]  the stream
@@ -44,4 +46,5 @@ if fresh then
 end
 
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
 return {outcome, stamps_before, vouchers_before, stamps, vouchers}

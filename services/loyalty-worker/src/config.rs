@@ -28,8 +28,9 @@ pub struct Config {
     /// `CLAIM_IDLE_MS` (default 10000): entries pending longer than this with another
     /// consumer are taken over, as that consumer is presumed dead.
     pub claim_idle: Duration,
-    /// `PROCESSED_TTL_SECONDS` (default 0 = forever): how long a transaction id is
-    /// remembered as recorded.
+    /// `PROCESSED_TTL_SECONDS` (default 7 days; 0 = forever): how long a transaction id
+    /// is remembered as recorded, so a client retrying with the same id within that time
+    /// is awarded once.
     pub marker_ttl_seconds: u64,
 }
 
@@ -78,10 +79,14 @@ impl Config {
                 min_amount: settings.parsed("MIN_AMOUNT", 0)?,
             },
             claim_idle: Duration::from_millis(claim_idle_ms),
-            marker_ttl_seconds: settings.parsed("PROCESSED_TTL_SECONDS", 0)?,
+            marker_ttl_seconds: settings
+                .parsed("PROCESSED_TTL_SECONDS", DEFAULT_MARKER_TTL_SECONDS)?,
         })
     }
 }
+
+/// How long a recorded transaction id is remembered when `PROCESSED_TTL_SECONDS` is not set.
+const DEFAULT_MARKER_TTL_SECONDS: u64 = 7 * 24 * 60 * 60;
 
 /// The largest `STAMPS_PER_VOUCHER` accepted.
 const MAX_STAMPS_PER_VOUCHER: u64 = 1_000_000;
@@ -145,7 +150,7 @@ mod tests {
             }
         );
         assert_eq!(config.claim_idle, Duration::from_secs(10));
-        assert_eq!(config.marker_ttl_seconds, 0);
+        assert_eq!(config.marker_ttl_seconds, 7 * 24 * 60 * 60);
         assert_eq!(
             config.redis.get_connection_info().addr().to_string(),
             "127.0.0.1:6379"

@@ -2,7 +2,8 @@
 //! that are not transactions, and balance reads.
 //!
 //! Keys:
-//! - `<stream>` (default `yoyo:transactions`): the queue, read through a consumer group.
+//! - `<stream>` (default `yoyo:transactions`): the queue, read through a consumer group;
+//!   an entry is deleted from it once recorded (or dead-lettered) and acknowledged.
 //! - `<stream>:dead`: entries that could not be read as transactions, with the reason.
 //! - `yoyo:processed:<transaction id>`: set once a transaction is recorded; holds the
 //!   stream entry id that recorded it.
@@ -142,8 +143,8 @@ impl Ledger {
         })
     }
 
-    /// Moves an entry that is not a transaction to the dead-letter stream and acknowledges
-    /// it, atomically, so it is neither lost nor retried forever.
+    /// Moves an entry that is not a transaction to the dead-letter stream, acknowledges it
+    /// and deletes it from the queue, atomically, so it is neither lost nor retried forever.
     pub async fn dead_letter(
         &self,
         connection: &mut MultiplexedConnection,
@@ -176,6 +177,10 @@ impl Ledger {
             .cmd("XACK")
             .arg(&self.stream)
             .arg(&self.group)
+            .arg(entry_id)
+            .ignore()
+            .cmd("XDEL")
+            .arg(&self.stream)
             .arg(entry_id)
             .ignore()
             .query_async::<()>(connection)

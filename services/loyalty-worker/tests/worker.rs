@@ -137,6 +137,8 @@ fn two_workers_share_the_queue_and_award_each_transaction_once() {
         .sum();
     assert_eq!(awarded, 200);
     assert_eq!(a.recorded() + b.recorded(), 200);
+    // Recorded entries leave the stream: the queue does not grow for ever.
+    assert_eq!(queue.len("yoyo:transactions"), 0);
     assert!(
         a.recorded() > 0 && b.recorded() > 0,
         "both workers take part: a {} b {}",
