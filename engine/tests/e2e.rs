@@ -86,7 +86,8 @@ fn apply_use_change_repair_and_destroy_the_platform() {
     let answers = probe.stop();
     let failed: Vec<&String> = answers.iter().filter(|answer| *answer != "200").collect();
     if answers.is_empty() || !failed.is_empty() {
-        ran.fail(&format!(
+        eprintln!("{}", ran);
+        platform.http_failed(&format!(
             "during the replacement, {} of {} requests through the router failed: {failed:?}",
             failed.len(),
             answers.len()

@@ -148,6 +148,7 @@ impl Proxy {
             }
             let mut candidates = candidates;
             let mut last_connect_error = None;
+            let mut last_exchange_error = None;
             let mut tried = Vec::new();
             let mut looked_again = false;
             while tried.len() < MAX_CONNECT_ATTEMPTS {
@@ -197,11 +198,28 @@ impl Proxy {
                             .connect_failed(found.index, candidate.upstream);
                         last_connect_error = Some(error);
                     }
+                    // A pooled connection the upstream closed as the request went out (a
+                    // container stopping during a replacement): a request that is safe to
+                    // repeat goes to another address; any other would risk doing it twice.
+                    Err(error) if is_idempotent(&parts.method) => {
+                        warn!(
+                            upstream = %upstream.authority,
+                            addr = %candidate.addr,
+                            error = %error_chain(&error),
+                            "upstream dropped the request; trying another address"
+                        );
+                        self.balancer
+                            .connect_failed(found.index, candidate.upstream);
+                        last_exchange_error = Some(error);
+                    }
                     Err(error) => return Err(Failure::Exchange(error)),
                 }
             }
             // `candidates` is not empty, so at least one attempt was made.
-            Err(last_connect_error.map_or(Failure::BadTarget, Failure::Connect))
+            match (last_exchange_error, last_connect_error) {
+                (Some(error), _) => Err(Failure::Exchange(error)),
+                (None, error) => Err(error.map_or(Failure::BadTarget, Failure::Connect)),
+            }
         };
 
         match tokio::time::timeout(self.upstream_timeout, exchange).await {
@@ -276,6 +294,14 @@ fn upstream_response(response: Response<Incoming>, idle: Duration) -> Response<R
     // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
     parts.version = Version::HTTP_11;
     Response::from_parts(parts, IdleTimeout::new(body, idle).boxed())
+}
+
+/// Methods whose repetition has the same effect as one request (RFC 9110, 9.2.2).
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
 }
 
 /// Whether the error was a connect timeout (the upstream address is black-holed).

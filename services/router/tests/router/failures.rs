@@ -156,6 +156,34 @@ async fn answers_502_json_when_the_upstream_hangs_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_drops_a_get_is_skipped_but_a_post_is_not_repeated() {
+    // Reads the request and hangs up without an answer, as a stopping container may.
+    let dropping = RawServer::start(b"").await;
+    let live = EchoServer::start("live").await;
+    let routes = format!("/x={}|{}", dropping.url(), live.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+    // A GET may be sent again: whichever replica the round robin picks first, it succeeds.
+    for _ in 0..4 {
+        let response = router.get("/x/y", &[]).await;
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(response.json()["name"], "live");
+    }
+    // A POST that reached the dropping replica may have had its effect there: it is not
+    // repeated elsewhere, the client gets a 502.
+    let post =
+        b"POST /x/y HTTP/1.1\r\nHost: p\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc";
+    let statuses: Vec<u16> = {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(router.send(post).await.status);
+        }
+        statuses
+    };
+    assert!(statuses.contains(&502), "{statuses:?}");
+    assert!(statuses.contains(&200), "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closes_the_connection_when_the_upstream_body_stalls() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // Headers and the start of the body, then silence with the connection held open.
