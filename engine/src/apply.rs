@@ -111,30 +111,23 @@ impl Applier {
 
     /// The outputs, from what is applied now.
     pub fn outputs(&self) -> BTreeMap<String, OutputChange> {
+        self.with_context(|context| context.outputs())
+    }
+
+    /// Runs `f` with a resolution context over what is applied now.
+    fn with_context<T>(&self, f: impl FnOnce(&Context<'_>) -> T) -> T {
         let computed = self
             .computed
             .lock()
             .expect("computed attributes lock")
             .clone();
         let index = crate::resolve::index(&self.config);
-        let context = Context {
+        f(&Context {
             config: &self.config,
             index: &index,
             images: &self.images,
             computed: &computed,
-        };
-        self.config
-            .outputs
-            .iter()
-            .map(|(name, output)| {
-                let value = context.template(&output.value);
-                let output = OutputChange {
-                    value: value.text,
-                    sensitive: output.sensitive || value.sensitive,
-                };
-                (name.clone(), output)
-            })
-            .collect()
+        })
     }
 
     fn emit(&self, event: Event) {
@@ -452,20 +445,8 @@ fn resolve_now(
     resource: &Resource,
     change: &Change,
 ) -> Result<Attributes, String> {
-    let computed = applier
-        .computed
-        .lock()
-        .expect("computed attributes lock")
-        .clone();
-    let index = crate::resolve::index(&applier.config);
-    let context = Context {
-        config: &applier.config,
-        index: &index,
-        images: &applier.images,
-        computed: &computed,
-    };
-    let mut desired = context
-        .desired(resource, &change.instance)
+    let mut desired = applier
+        .with_context(|context| context.desired(resource, &change.instance))
         .map_err(|error| format!("{}: {error}", change.instance))?;
     let planned = change.after.as_ref().expect("only deletes have no after");
     for (name, value) in &desired.values {

@@ -9,7 +9,7 @@ use crate::attributes::{Attributes, Path, Value};
 use crate::config::model::{
     Address, Body, Config, Health, ImageSource, Kind, Part, Reference, Resource, Template,
 };
-use crate::plan::Instance;
+use crate::plan::{Instance, OutputChange};
 
 /// The port the router listens on inside its container.
 pub const ROUTER_PORT: u16 = 5000;
@@ -104,6 +104,22 @@ impl Context<'_> {
             };
         }
         Resolved { text, sensitive }
+    }
+
+    /// Every output's value (`None` when known only after apply).
+    pub fn outputs(&self) -> BTreeMap<String, OutputChange> {
+        self.config
+            .outputs
+            .iter()
+            .map(|(name, output)| {
+                let value = self.template(&output.value);
+                let change = OutputChange {
+                    value: value.text,
+                    sensitive: output.sensitive || value.sensitive,
+                };
+                (name.clone(), change)
+            })
+            .collect()
     }
 
     /// The value a reference stands for.

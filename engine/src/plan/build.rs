@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use state::State;
 
-use super::model::{Action, Change, Instance, OutputChange, Plan};
+use super::model::{Action, Change, Instance, Plan};
 use crate::attributes::{Attributes, Path, Value};
 use crate::config::model::{Address, Config, Kind};
 use crate::graph::Graph;
@@ -97,18 +97,9 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, String> {
         images: planner.images,
         computed: &computed,
     };
-    let outputs = planner
-        .config
-        .outputs
-        .iter()
-        .map(|(name, output)| {
-            let value = context.template(&output.value);
-            let change = OutputChange {
-                value: value.text,
-                sensitive: output.sensitive || value.sensitive,
-            };
-            (name.clone(), change)
-        })
+    let outputs = context
+        .outputs()
+        .into_iter()
         .filter(|(name, change)| {
             let recorded = planner.prior.outputs.get(name).map(|output| &output.value);
             change.value.is_none() || recorded != change.value.as_ref()
