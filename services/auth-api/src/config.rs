@@ -35,10 +35,7 @@ impl Config {
     pub fn read<F: Fn(&str) -> Option<String>>(
         settings: &Settings<F>,
     ) -> Result<Self, SettingError> {
-        let secret = settings.required("JWT_SECRET")?;
-        let keys = Keys::new(&secret).ok_or_else(|| SettingError::Missing {
-            name: "JWT_SECRET".into(),
-        })?;
+        let keys = settings.jwt_keys()?;
         let port = settings.http_port()?;
         let users_file = PathBuf::from(settings.or("USERS_FILE", DEFAULT_USERS_FILE));
         let token_ttl_seconds = settings.parsed("TOKEN_TTL_SECONDS", 30u64)?;

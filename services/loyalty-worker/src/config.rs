@@ -41,9 +41,7 @@ impl Config {
         F: Fn(&str) -> Option<String>,
     {
         let http_port = settings.http_port()?;
-        let secret = settings.required("JWT_SECRET")?;
-        let keys = Keys::new(&secret)
-            .ok_or_else(|| invalid("JWT_SECRET", "<hidden>", "unusable as an HS256 key"))?;
+        let keys = settings.jwt_keys()?;
         let redis_url = settings.or("REDIS_URL", "redis://127.0.0.1:6379/0");
         let redis = redis::Client::open(redis_url.as_str()).map_err(|error| {
             invalid(

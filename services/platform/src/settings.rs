@@ -90,6 +90,14 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
         }
     }
 
+    /// `JWT_SECRET` (required), ready to sign and check tokens.
+    pub fn jwt_keys(&self) -> Result<crate::token::Keys, SettingError> {
+        let secret = self.required("JWT_SECRET")?;
+        crate::token::Keys::new(&secret).ok_or_else(|| SettingError::Missing {
+            name: "JWT_SECRET".to_owned(),
+        })
+    }
+
     /// `HTTP_PORT`, default 5000; 0 (any free port) is refused: others must find it.
     pub fn http_port(&self) -> Result<u16, SettingError> {
         let port = self.parsed("HTTP_PORT", 5000)?;

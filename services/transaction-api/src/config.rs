@@ -31,10 +31,7 @@ impl Config {
     pub fn read<F: Fn(&str) -> Option<String>>(
         settings: &Settings<F>,
     ) -> Result<Self, SettingError> {
-        let secret = settings.required("JWT_SECRET")?;
-        let keys = Keys::new(&secret).ok_or_else(|| SettingError::Missing {
-            name: "JWT_SECRET".into(),
-        })?;
+        let keys = settings.jwt_keys()?;
         let port = settings.http_port()?;
         let url = settings.or("REDIS_URL", DEFAULT_REDIS_URL);
         let redis = redis::Client::open(url.as_str()).map_err(|error| SettingError::Invalid {
