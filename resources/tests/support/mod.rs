@@ -12,6 +12,13 @@ use resources::{Docker, labels::Labels};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+/// Held while a test builds an image or sweeps its project. The tests build the Redis
+/// image in parallel from the same cached layers; removing one project's image makes
+/// Docker delete the untagged parent layers it no longer sees a child of, which can be a
+/// layer another build has just taken from the cache ("failed to get digest").
+static IMAGES: std::sync::LazyLock<tokio::sync::Mutex<()>> =
+    std::sync::LazyLock::new(|| tokio::sync::Mutex::new(()));
+
 /// A unique project name; dropping it removes every object carrying its label.
 pub struct Project {
     pub name: String,
@@ -34,6 +41,7 @@ impl Project {
     pub async fn redis_image(&self, docker: &Docker) -> String {
         let hash = resources::redis_image::redis_inputs_hash().expect("redis inputs hash");
         let tag = format!("{}-redis:{}", self.name, &hash[..16]);
+        let _images = IMAGES.lock().await;
         resources::redis_image::build(docker, &tag, &self.labels("redis.queue"))
             .await
             .expect("build the redis image");
@@ -47,6 +55,7 @@ impl Drop for Project {
         // Drop cannot await, and the test's runtime may be the one dropping us: sweep on a
         // thread of its own, with its own runtime and connection.
         let swept = std::thread::spawn(move || {
+            let _images = IMAGES.blocking_lock();
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
