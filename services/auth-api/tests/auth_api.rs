@@ -46,19 +46,7 @@ impl AuthApi {
     }
 
     async fn answer(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let response = request.send().await.expect("auth-api answers");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|value| value.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let text = response.text().await.unwrap();
-        assert!(
-            content_type.starts_with("application/json"),
-            "status {status}, content type {content_type:?}, body {text}"
-        );
-        (status, serde_json::from_str(&text).unwrap())
+        platform::testing::json_answer(request).await
     }
 
     async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {

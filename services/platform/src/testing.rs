@@ -7,6 +7,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Sends `request` and gives the status and the JSON body, asserting the body is JSON:
+/// the contract wants JSON answers everywhere, errors included.
+pub async fn json_answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request.send().await.expect("the service answers");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|value| value.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await.expect("a readable body");
+    assert!(
+        content_type.starts_with("application/json"),
+        "status {status}, content type {content_type:?}, body {text}"
+    );
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("status {status}, body {text}: not JSON: {error}"));
+    (status, body)
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
