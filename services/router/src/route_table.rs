@@ -42,7 +42,7 @@ pub struct RouteMatch<'a> {
 /// Why `ROUTES` was refused. The message names the entry at fault.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum RoutesError {
-    /// Nothing but blanks and commas.
+    /// Nothing but blanks, commas and newlines.
     #[error("no routes given; expected /prefix=http://host:port[,...]")]
     Empty,
     /// An entry without `=`.
@@ -73,10 +73,12 @@ pub enum RoutesError {
 }
 
 impl RouteTable {
-    /// Parses the value of `ROUTES`.
+    /// Parses the value of `ROUTES`: entries separated by commas or newlines (yoyoform
+    /// writes one a line, so that a plan diffs routes line by line).
     pub fn parse(text: &str) -> Result<Self, RoutesError> {
         let mut routes: Vec<Route> = Vec::new();
-        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let entries = text.split([',', '\n']).map(str::trim);
+        for entry in entries.filter(|e| !e.is_empty()) {
             let (prefix, upstreams) = entry
                 .split_once('=')
                 .ok_or_else(|| RoutesError::MissingEquals(entry.to_owned()))?;
@@ -194,6 +196,20 @@ mod tests {
             let table = RouteTable::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(table.routes()[0].prefix, prefix, "{text}");
         }
+    }
+
+    #[test]
+    fn entries_may_be_one_a_line() {
+        let by_line = RouteTable::parse(
+            "/authentication=http://auth-api:5000\n/transactions=http://transaction-api:5000\n",
+        )
+        .unwrap();
+        let by_comma = RouteTable::parse(
+            "/authentication=http://auth-api:5000,/transactions=http://transaction-api:5000",
+        )
+        .unwrap();
+        assert_eq!(by_line.routes(), by_comma.routes());
+        assert_eq!(by_line.routes().len(), 2);
     }
 
     #[test]
