@@ -1,27 +1,26 @@
-//! Apply: carries out a plan on Docker. Changes run in parallel along the dependency
+//! Apply: carries out a plan on a backend. Changes run in parallel along the dependency
 //! graph (at most `parallelism` at once); a change starts only when everything it depends
-//! on is done and healthy. The state file is written after every completed change. When a
-//! change fails, the work in flight finishes, its dependents are skipped, and the root
-//! cause is reported.
+//! on is done (and healthy: the drivers wait for that). The state file is written after
+//! every completed change. When a change fails, the work in flight finishes, its dependents
+//! are skipped, and the root cause is reported. Each result is checked against what the
+//! plan promised; a difference is a bug in yoyoform, said as such.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
-use resources::container::{ContainerSpec, HealthSpec, HealthTimings};
 use resources::labels::Labels;
 use state::{LockedState, ResourceState};
 use tokio::task::JoinSet;
 
 use crate::attributes::{Attributes, Path, Value};
-use crate::config::model::{Address, Body, Config, Health, ImageSource, Kind, Resource};
+use crate::backend::Backend;
+use crate::config::model::{Address, Config};
+use crate::error::Error;
+use crate::kind::{Applied, Kind, Recorded, Work};
 use crate::plan::{Action, Change, Instance, OutputChange, Plan};
-use crate::resolve::{Context, ROUTER_PORT};
-
-/// How long a container may take to become healthy.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
+use crate::resolve::{Context, index};
 
 /// What apply reports while it works; the binary prints these.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,12 +29,12 @@ pub enum Event {
     Started(Instance, Action),
     /// A change is still going after this long.
     StillWorking(Instance, Action, Duration),
-    /// An image is being built.
-    Building(Instance, String),
-    /// A change finished after this long; the Docker id when there is one.
+    /// What a long step of a change is doing (an image build).
+    Progress(Instance, String),
+    /// A change finished after this long; the backend's id when there is one.
     Finished(Instance, Action, Duration, Option<String>),
-    /// A change failed.
-    Failed(Instance, String),
+    /// A change failed (why is in the [`Outcome`]).
+    Failed(Instance),
     /// A change was not attempted because one it depends on failed.
     Skipped(Instance, Instance),
 }
@@ -50,7 +49,7 @@ pub struct Outcome {
     /// Instances removed (deletes and the old half of replacements).
     pub destroyed: usize,
     /// The changes that failed, with why: the root causes.
-    pub failures: Vec<(Instance, String)>,
+    pub failures: Vec<(Instance, Error)>,
     /// The changes skipped because a dependency failed.
     pub skipped: Vec<Instance>,
     /// The changes not started because apply was interrupted.
@@ -60,31 +59,26 @@ pub struct Outcome {
 /// Everything a change needs, shared by the tasks running changes.
 pub struct Applier {
     /// env.toml, loaded.
-    pub config: Config,
-    /// Image reference per container resource (as planned).
-    pub images: BTreeMap<Address, String>,
-    /// The Docker connection.
-    pub docker: resources::Docker,
+    pub config: Arc<Config>,
+    /// Where the changes are made.
+    pub backend: Arc<dyn Backend>,
     /// The locked state file.
     pub state: Arc<LockedState>,
     /// Receives progress.
     pub events: Arc<dyn Fn(Event) + Send + Sync>,
+    /// Where each resource is in `config.resources`.
+    positions: HashMap<Address, usize>,
     /// Computed attributes known so far (secret values, network ids), by resource.
     computed: Mutex<BTreeMap<Address, Attributes>>,
-    /// One lock per image reference, so replicas build their image once.
-    image_locks: tokio::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Builds of static binaries run one at a time (cargo would serialise them anyway).
-    cargo: tokio::sync::Mutex<()>,
     /// Set on Ctrl-C: no further change starts; those in flight finish and are recorded.
-    pub interrupted: std::sync::atomic::AtomicBool,
+    pub interrupted: AtomicBool,
 }
 
 impl Applier {
     /// An applier starting from the computed attributes the state file recorded.
     pub fn new(
-        config: Config,
-        images: BTreeMap<Address, String>,
-        docker: resources::Docker,
+        config: Arc<Config>,
+        backend: Arc<dyn Backend>,
         state: Arc<LockedState>,
         events: Arc<dyn Fn(Event) + Send + Sync>,
     ) -> Self {
@@ -96,16 +90,20 @@ impl Applier {
                 computed.insert(instance.resource, attributes);
             }
         }
+        let positions = config
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(position, resource)| (resource.address.clone(), position))
+            .collect();
         Applier {
             config,
-            images,
-            docker,
+            backend,
             state,
             events,
+            positions,
             computed: Mutex::new(computed),
-            image_locks: tokio::sync::Mutex::new(HashMap::new()),
-            cargo: tokio::sync::Mutex::new(()),
-            interrupted: std::sync::atomic::AtomicBool::new(false),
+            interrupted: AtomicBool::new(false),
         }
     }
 
@@ -121,13 +119,8 @@ impl Applier {
             .lock()
             .expect("computed attributes lock")
             .clone();
-        let index = crate::resolve::index(&self.config);
-        f(&Context {
-            config: &self.config,
-            index: &index,
-            images: &self.images,
-            computed: &computed,
-        })
+        let index = index(&self.config);
+        f(&Context::new(&self.config, &index, &computed))
     }
 
     fn emit(&self, event: Event) {
@@ -171,9 +164,7 @@ pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Ou
                 let ready = waits[index]
                     .iter()
                     .all(|&dependency| matches!(finished[dependency], Some(Ok(()))));
-                let interrupted = applier
-                    .interrupted
-                    .load(std::sync::atomic::Ordering::Relaxed);
+                let interrupted = applier.interrupted.load(Ordering::Relaxed);
                 if ready && running.len() < parallelism && !interrupted {
                     started[index] = true;
                     let change = plan.changes[index].clone();
@@ -210,7 +201,7 @@ pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Ou
             }
             Err(error) => {
                 finished[index] = Some(Err(change.instance.clone()));
-                applier.emit(Event::Failed(change.instance.clone(), error.clone()));
+                applier.emit(Event::Failed(change.instance.clone()));
                 outcome.failures.push((change.instance.clone(), error));
             }
         }
@@ -223,7 +214,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs one change, saying every ten seconds that it is still going (image builds and
 /// health checks can take minutes).
-async fn with_progress(applier: &Applier, change: &Change) -> Result<(), String> {
+async fn with_progress(applier: &Applier, change: &Change) -> Result<(), Error> {
     let began = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval_at(began + PROGRESS_EVERY, PROGRESS_EVERY);
     let work = execute(applier, change);
@@ -243,9 +234,9 @@ async fn with_progress(applier: &Applier, change: &Change) -> Result<(), String>
 /// For each change, the changes it must wait for.
 ///
 /// - A deletion waits until nothing uses what it removes: the deletion of whatever
-///   depended on it, and the replacement of whatever did (its old container goes then).
-/// - A create or replacement waits for its dependencies, and for a deletion that frees a
-///   container name or host port it takes.
+///   depended on it, and the replacement of whatever did (its old object goes then).
+/// - A create or replacement waits for its dependencies, and for a deletion that frees
+///   something it claims (a container name, a host port).
 pub fn schedule(changes: &[Change]) -> Vec<Vec<usize>> {
     changes
         .iter()
@@ -280,154 +271,91 @@ fn refers(instances: &BTreeSet<Instance>, instance: &Instance) -> bool {
     })
 }
 
-/// Whether deleting `deletion`'s container frees a container name or host port that
-/// `change`'s container takes.
+/// Whether deleting `deletion`'s object frees something `change`'s object claims.
 fn frees(deletion: &Change, change: &Change) -> bool {
-    let is_container = |kind| !matches!(kind, Kind::Network | Kind::Secret);
-    if !is_container(deletion.instance.resource.kind)
-        || !is_container(change.instance.resource.kind)
-    {
-        return false;
-    }
     let (Some(old), Some(new)) = (&deletion.before, &change.after) else {
         return false;
     };
-    let same_name = old.get_text("name").is_some() && old.get_text("name") == new.get_text("name");
-    let shared_port = host_ports(old)
-        .iter()
-        .any(|port| host_ports(new).contains(port));
-    same_name || shared_port
-}
-
-/// The host ports a container's attributes publish (`ports`, or a router's `listen`).
-fn host_ports(attributes: &Attributes) -> Vec<String> {
-    let mut ports: Vec<String> = attributes
-        .get_list("ports")
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|mapping| mapping.split(':').nth(1).map(str::to_owned))
-        .collect();
-    if let Some((_, port)) = attributes
-        .get_text("listen")
-        .and_then(|listen| listen.rsplit_once(':'))
-    {
-        ports.push(port.to_owned());
-    }
-    ports
+    let freed = deletion.instance.resource.kind().claims(old);
+    let claimed = change.instance.resource.kind().claims(new);
+    freed.iter().any(|claim| claimed.contains(claim))
 }
 
 /// Carries out one change and records it in the state file.
-async fn execute(applier: &Applier, change: &Change) -> Result<(), String> {
+async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
     let instance = &change.instance;
     let start = Instant::now();
     applier.emit(Event::Started(instance.clone(), change.action));
+    let kind = instance.resource.kind();
+    let driver = applier.backend.driver(kind.name())?;
+    let key = instance.to_string();
     let prior = applier
         .state
         .state()
         .resources
-        .get(&instance.to_string())
-        .cloned();
-    let prior_id = prior
-        .as_ref()
-        .and_then(|recorded| recorded.docker_ids.first().cloned());
-
-    if change.action == Action::Delete {
-        if let Some(id) = &prior_id {
-            delete(applier, instance.resource.kind, id).await?;
-        }
-        // A volume goes with its resource (not with a replaced container).
-        let volume = prior
-            .as_ref()
-            .and_then(|recorded| recorded.attributes.get("volume"))
-            .and_then(|volume| volume.as_str());
-        if let Some(volume) = volume {
-            resources::volume::remove(&applier.docker, volume)
-                .await
-                .map_err(|error| error.to_string())?;
-        }
-        let address = instance.to_string();
-        applier
-            .state
-            .remove_resource(&address)
-            .map_err(|error| error.to_string())?;
-        applier.emit(Event::Finished(
-            instance.clone(),
-            change.action,
-            start.elapsed(),
-            None,
-        ));
-        return Ok(());
-    }
-
-    let resource = applier
-        .config
-        .resources
-        .iter()
-        .find(|resource| resource.address == instance.resource)
-        .ok_or_else(|| format!("bug: {} is planned but not declared", instance.resource))?
-        .clone();
-    let desired = resolve_now(applier, &resource, change)?;
-
-    let (id, attributes) = match (instance.resource.kind, change.action) {
-        (_, Action::Update) => {
-            let id = prior_id.clone().unwrap_or_default();
-            resources::container::start(&applier.docker, &id)
-                .await
-                .map_err(|error| error.to_string())?;
-            wait_healthy(applier, &id).await?;
-            let mut attributes = desired;
-            attributes.text("id", id.clone());
-            (id, attributes)
-        }
-        (Kind::Secret, _) => {
-            let length = match resource.body {
-                Body::Secret { length } => length as usize,
-                _ => unreachable!("a secret's body is a secret"),
-            };
-            let value: String = rand::rng()
-                .sample_iter(rand::distr::Alphanumeric)
-                .take(length)
-                .map(char::from)
-                .collect();
-            let mut attributes = desired;
-            attributes.text("value", value);
-            attributes.sensitive.insert(Path::attribute("value"));
-            (String::new(), attributes)
-        }
-        (Kind::Network, action) => {
-            if action == Action::Replace
-                && let Some(id) = &prior_id
-            {
-                delete(applier, Kind::Network, id).await?;
-            }
-            let name = desired.get_text("name").unwrap_or_default().to_owned();
-            let labels = Labels::new(&applier.config.project)
-                .address(&instance.to_string())
-                .config_hash(&config_hash(&desired))
-                .build();
-            let id = resources::network::create(&applier.docker, &name, &labels)
-                .await
-                .map_err(|error| error.to_string())?;
-            let mut attributes = desired;
-            attributes.text("id", id.clone());
-            (id, attributes)
-        }
-        (_, action) => {
-            let id =
-                replace_container(applier, &resource, change, &desired, prior_id, action).await?;
-            let mut attributes = desired;
-            attributes.text("id", id.clone());
-            (id, attributes)
-        }
+        .get(&key)
+        .map(Recorded::from);
+    let progress = |message: String| applier.emit(Event::Progress(instance.clone(), message));
+    let planned = match change.action {
+        Action::Delete => Attributes::default(),
+        _ => resolve_now(applier, change)?,
+    };
+    let labels = labels(&applier.config.project, kind, instance, &planned);
+    let work = Work {
+        instance,
+        project: &applier.config.project,
+        root: &applier.config.root,
+        labels: &labels,
+        for_replacement: false,
+        progress: &progress,
     };
 
-    record(applier, change, &id, &attributes)?;
+    let applied = match (change.action, prior) {
+        (Action::Delete, prior) => {
+            if let Some(prior) = prior {
+                driver.delete(&work, &prior).await?;
+            }
+            applier.state.remove_resource(&key)?;
+            applier.emit(Event::Finished(
+                instance.clone(),
+                change.action,
+                start.elapsed(),
+                None,
+            ));
+            return Ok(());
+        }
+        (Action::Update, Some(prior)) => driver.update(&work, &prior, &planned).await?,
+        (Action::Update, None) => {
+            return Err(Error::Bug(format!(
+                "{instance} is planned as an update but is not recorded"
+            )));
+        }
+        // As the plan said: the new one first when two can run side by side.
+        (Action::Replace, Some(prior)) if change.create_before_destroy => {
+            driver.replace(&work, &prior, &planned).await?
+        }
+        (Action::Replace, Some(prior)) => {
+            let making_way = Work {
+                for_replacement: true,
+                ..work
+            };
+            driver.delete(&making_way, &prior).await?;
+            // The old one is gone whatever happens next: the state file must not say
+            // otherwise should the new one fail.
+            applier.state.remove_resource(&key)?;
+            driver.create(&work, &planned).await?
+        }
+        (Action::Create | Action::Replace, _) => driver.create(&work, &planned).await?,
+    };
+
+    check_result(change, &applied.attributes)?;
+    record(applier, change, kind, &applied)?;
     applier
         .computed
         .lock()
         .expect("computed attributes lock")
-        .insert(instance.resource.clone(), attributes);
-    let id = (!id.is_empty()).then(|| short(&id));
+        .insert(instance.resource.clone(), applied.attributes);
+    let id = applied.ids.first().map(|id| short(id));
     applier.emit(Event::Finished(
         instance.clone(),
         change.action,
@@ -437,303 +365,132 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), String> {
     Ok(())
 }
 
-/// The desired attributes resolved now that the dependencies are applied, checked against
-/// what the plan promised: a known value that changed in between is a bug, not a user
-/// error, and nothing is done.
-fn resolve_now(
-    applier: &Applier,
-    resource: &Resource,
-    change: &Change,
-) -> Result<Attributes, String> {
-    let mut desired = applier
-        .with_context(|context| context.desired(resource, &change.instance))
-        .map_err(|error| format!("{}: {error}", change.instance))?;
-    let planned = change.after.as_ref().expect("only deletes have no after");
-    for (name, value) in &desired.values {
-        let path = Path::attribute(name);
-        if planned.is_unknown(&path) && !matches!(value, Value::Map(_)) {
-            continue;
-        }
-        let promised = planned.values.get(name);
-        let same = match (value, promised) {
-            (Value::Map(now), Some(Value::Map(then))) => now.iter().all(|(key, now)| {
-                planned.is_unknown(&Path::key(name, key)) || then.get(key) == Some(now)
-            }),
-            (now, then) => Some(now) == then,
-        };
-        if !same && name == "files" {
-            return Err(format!(
-                "a file that `files` of {} copies changed since the plan was made; nothing was done, run plan again",
-                change.instance.resource
-            ));
-        }
-        if !same && name != "running" {
-            return Err(format!(
-                "bug: `{name}` of {} differs from the plan; nothing was done (please report this)",
-                change.instance
-            ));
-        }
+/// The desired attributes resolved now that the dependencies are applied (so every value
+/// is known), checked against what the plan promised: a known value that changed in
+/// between means something it is made from changed (a file, the sources of an image), and
+/// nothing is done.
+fn resolve_now(applier: &Applier, change: &Change) -> Result<Attributes, Error> {
+    let instance = &change.instance;
+    let resource = applier
+        .positions
+        .get(&instance.resource)
+        .map(|&position| &applier.config.resources[position])
+        .ok_or_else(|| Error::Bug(format!("{} is planned but not declared", instance.resource)))?;
+    let desired = applier
+        .with_context(|context| resource.settings.desired(context, instance))
+        .map_err(|error| Error::At {
+            instance: instance.clone(),
+            error: Box::new(error),
+        })?;
+    let planned = change
+        .after
+        .as_ref()
+        .ok_or_else(|| Error::Bug(format!("{instance} is planned with no attributes")))?;
+    let computed: Vec<&str> = instance
+        .resource
+        .kind()
+        .schema()
+        .computed()
+        .map(|attribute| attribute.name)
+        .collect();
+    let mut promised = planned.clone();
+    for name in &computed {
+        promised.values.remove(*name);
     }
-    desired.unknown.clear();
+    if let Some(path) = broken_promise(&promised, &desired) {
+        return Err(Error::ChangedSincePlan {
+            instance: instance.clone(),
+            path: path.to_string(),
+        });
+    }
+    if let Some(path) = desired.unknown.iter().next() {
+        return Err(Error::Bug(format!(
+            "`{path}` of {instance} is still unknown once everything it depends on is applied"
+        )));
+    }
     Ok(desired)
 }
 
-/// Creates the container for a create or replacement; returns its id. A service without
-/// published ports or volumes is replaced without downtime: the new container starts
-/// under the name, the old one (renamed) goes only once the new one is healthy. Otherwise
-/// the old one must go first.
-async fn replace_container(
-    applier: &Applier,
-    resource: &Resource,
-    change: &Change,
-    desired: &Attributes,
-    prior_id: Option<String>,
-    action: Action,
-) -> Result<String, String> {
-    let docker = &applier.docker;
-    let spec = container_spec(applier, resource, change, desired)?;
-    ensure_image(applier, resource, change).await?;
-    for (volume, _) in &spec.volumes {
-        resources::volume::create(docker, volume, &spec.labels)
-            .await
-            .map_err(|error| error.to_string())?;
-    }
-    let mut old = None;
-    if action == Action::Replace
-        && let Some(id) = prior_id
-    {
-        // As the plan said: the new one first when two can run side by side.
-        if change.create_before_destroy {
-            let parked = format!("{}-replaced-{}", spec.name, short(&id));
-            match resources::container::rename(docker, &id, &parked).await {
-                Ok(()) => old = Some(id),
-                // Already gone: nothing to keep running meanwhile.
-                Err(_) => delete(applier, Kind::Service, &id).await?,
-            }
-        } else {
-            delete(applier, Kind::Service, &id).await?;
-            // The old one is gone whatever happens next: the state file must not say
-            // otherwise should the new one fail.
-            applier
-                .state
-                .remove_resource(&change.instance.to_string())
-                .map_err(|error| error.to_string())?;
-        }
-    }
-    // A container left with this name by an interrupted apply of this project is ours to
-    // remove; anyone else's is not.
-    if let Some(existing) = resources::container::inspect(docker, &spec.name)
-        .await
-        .map_err(|error| error.to_string())?
-    {
-        let ours = existing.labels.get(resources::labels::PROJECT) == Some(&applier.config.project);
-        if !ours {
-            return Err(format!(
-                "a container named `{}` exists and was not made by yoyoform for project `{}`",
-                spec.name, applier.config.project
-            ));
-        }
-        delete(applier, Kind::Service, &existing.id).await?;
-    }
-    let id = resources::container::create(docker, &spec)
-        .await
-        .map_err(|error| error.to_string())?;
-    if let Err(error) = wait_healthy(applier, &id).await {
-        // Leave nothing half-made behind, and put the old one back under its name.
-        let _ = resources::container::remove(docker, &id).await;
-        if let Some(old) = &old {
-            let _ = resources::container::rename(docker, old, &spec.name).await;
-        }
-        return Err(error);
-    }
-    if let Some(old) = old {
-        delete(applier, Kind::Service, &old).await?;
-    }
-    Ok(id)
-}
-
-async fn wait_healthy(applier: &Applier, id: &str) -> Result<(), String> {
-    // Progress is reported by `with_progress` for the change as a whole.
-    resources::container::wait_healthy(&applier.docker, id, HEALTH_TIMEOUT, |_| {})
-        .await
-        .map_err(|error| error.to_string())
-}
-
-/// How long a container has to finish what it is doing after SIGTERM.
-const STOP_GRACE: Duration = Duration::from_secs(10);
-
-/// Removes a Docker object; one that is already gone counts as removed. A container is
-/// stopped first, so that the requests it is serving finish.
-async fn delete(applier: &Applier, kind: Kind, id: &str) -> Result<(), String> {
-    let result = match kind {
-        Kind::Secret => Ok(()),
-        Kind::Network => resources::network::remove(&applier.docker, id).await,
-        _ => resources::container::stop_and_remove(&applier.docker, id, STOP_GRACE).await,
-    };
-    result.map_err(|error| error.to_string())
-}
-
-/// Builds (or pulls) the image the resource runs, unless Docker has it already. Replicas
-/// share one build.
-async fn ensure_image(
-    applier: &Applier,
-    resource: &Resource,
-    change: &Change,
-) -> Result<(), String> {
-    let tag = applier.images[&resource.address].clone();
-    let lock = {
-        let mut locks = applier.image_locks.lock().await;
-        locks.entry(tag.clone()).or_default().clone()
-    };
-    let _guard = lock.lock().await;
-    let docker = &applier.docker;
-    if resources::image::exists(docker, &tag)
-        .await
-        .map_err(|error| error.to_string())?
-    {
+/// After a change: what the backend made must be what the plan promised, for every value
+/// the plan knew. A difference is yoyoform's bug (Terraform's "inconsistent result after
+/// apply"), not the user's error; the values of sensitive paths are not printed.
+fn check_result(change: &Change, result: &Attributes) -> Result<(), Error> {
+    let Some(planned) = &change.after else {
         return Ok(());
-    }
-    applier.emit(Event::Building(change.instance.clone(), tag.clone()));
-    let labels = Labels::new(&applier.config.project)
-        .address(&resource.address.to_string())
-        .build();
-    let root = &applier.config.root;
-    let source = match &resource.body {
-        Body::Service(service) => Some(&service.image),
-        Body::Router(router) => Some(&router.image),
-        _ => None,
     };
-    match source {
-        None => {
-            resources::redis_image::build(docker, &tag, &labels)
-                .await
-                .map_err(|error| error.to_string())?;
+    let Some(path) = broken_promise(planned, result) else {
+        return Ok(());
+    };
+    let shown = |attributes: &Attributes| {
+        if attributes.is_sensitive(&path) || planned.is_sensitive(&path) {
+            "(sensitive value)".to_owned()
+        } else {
+            value_at(attributes, &path).unwrap_or_else(|| "(absent)".to_owned())
         }
-        Some(ImageSource::Image(name)) => {
-            resources::image::pull(docker, name)
-                .await
-                .map_err(|error| error.to_string())?;
-        }
-        Some(ImageSource::Build { context, binary }) => {
-            let context: PathBuf = root.join(context);
-            // The tag names the sources as they were at plan time; an image built from
-            // anything else would carry a lie under that tag for good. So the sources are
-            // hashed again before and after the build.
-            let unchanged = || -> Result<(), String> {
-                let hash = resources::hash::build_inputs_hash(root, &context, binary.as_deref())
-                    .map_err(|error| error.to_string())?;
-                if tag.ends_with(&format!(":{}", &hash[..16])) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "the sources of `{}` changed since the plan was made; run plan again",
-                        resource.address
-                    ))
+    };
+    Err(Error::Bug(format!(
+        "after the {} of {}, `{path}` is {} where the plan said {}",
+        change.action.noun(),
+        change.instance,
+        shown(result),
+        shown(planned)
+    )))
+}
+
+/// The first path whose value `promised` knows and `actual` has otherwise (or lacks).
+fn broken_promise(promised: &Attributes, actual: &Attributes) -> Option<Path> {
+    for (name, value) in &promised.values {
+        match (value, actual.values.get(name)) {
+            (Value::Map(then), Some(Value::Map(now))) => {
+                let keys: BTreeSet<&String> = then.keys().chain(now.keys()).collect();
+                for key in keys {
+                    let path = Path::key(name, key);
+                    if !promised.is_unknown(&path) && then.get(key) != now.get(key) {
+                        return Some(path);
+                    }
                 }
-            };
-            unchanged()?;
-            if let Some(binary) = binary {
-                let _cargo = applier.cargo.lock().await;
-                resources::binary::build_static(root, binary, &context)
-                    .await
-                    .map_err(|error| error.to_string())?;
             }
-            resources::image::build(docker, &tag, &context, &labels)
-                .await
-                .map_err(|error| error.to_string())?;
-            if let Err(error) = unchanged() {
-                let _ = resources::image::remove(docker, &tag).await;
-                return Err(error);
+            (then, now) => {
+                let path = Path::attribute(name);
+                if !promised.is_unknown(&path) && now != Some(then) {
+                    return Some(path);
+                }
             }
         }
     }
-    Ok(())
+    None
 }
 
-/// The container for an instance of a redis, service or router resource.
-fn container_spec(
-    applier: &Applier,
-    resource: &Resource,
-    change: &Change,
-    desired: &Attributes,
-) -> Result<ContainerSpec, String> {
-    let config = &applier.config;
-    let text = |name: &str| desired.get_text(name).unwrap_or_default().to_owned();
-    let mut spec = ContainerSpec {
-        name: text("name"),
-        image: text("image"),
-        network: desired.get_text("network").map(str::to_owned),
-        aliases: vec![resource.address.name.clone()],
-        labels: Labels::new(&config.project)
-            .address(&change.instance.to_string())
-            .config_hash(&config_hash(desired))
-            .build(),
-        ..ContainerSpec::default()
+/// The value at a path, as a plan would quote it.
+fn value_at(attributes: &Attributes, path: &Path) -> Option<String> {
+    let value = attributes.values.get(&path.attribute)?;
+    let text = match (value, &path.key) {
+        (Value::Map(map), Some(key)) => map.get(key)?.clone(),
+        (Value::Text(text), None) => text.clone(),
+        (other, _) => serde_json::to_string(other).ok()?,
     };
-    match &resource.body {
-        Body::Redis { .. } => {
-            spec.health = health(&None);
-            let volume = text("volume");
-            spec.volumes = vec![(volume, resources::redis_image::DATA_DIR.to_owned())];
-        }
-        Body::Service(service) => {
-            spec.env = desired.get_map("env").cloned().unwrap_or_default();
-            for (target, source) in &service.files {
-                let bytes = std::fs::read(config.root.join(source))
-                    .map_err(|error| format!("cannot read `{}`: {error}", source.display()))?;
-                spec.files.insert(target.clone(), bytes);
-            }
-            spec.ports = service
-                .ports
-                .iter()
-                .map(|port| (port.host, port.container))
-                .collect();
-            spec.command = desired.get_list("command").map(<[String]>::to_vec);
-            spec.health = health(&service.health);
-        }
-        Body::Router(router) => {
-            let routes = desired.get_map("routes").cloned().unwrap_or_default();
-            let routes: Vec<String> = routes
-                .iter()
-                .map(|(prefix, url)| format!("{prefix}={url}"))
-                .collect();
-            spec.env.insert("ROUTES".into(), routes.join(","));
-            spec.env.insert("HTTP_PORT".into(), ROUTER_PORT.to_string());
-            let listen = text("listen");
-            let port = listen
-                .rsplit_once(':')
-                .and_then(|(_, port)| port.parse().ok())
-                .ok_or_else(|| format!("bug: router listen `{listen}` has no port"))?;
-            spec.ports = vec![(port, ROUTER_PORT)];
-            spec.health = health(&router.health);
-        }
-        Body::Network | Body::Secret { .. } => unreachable!("not a container"),
+    Some(serde_json::to_string(&text).unwrap_or(text))
+}
+
+/// The labels of every object made for an instance.
+fn labels(
+    project: &str,
+    kind: &dyn Kind,
+    instance: &Instance,
+    planned: &Attributes,
+) -> BTreeMap<String, String> {
+    Labels::new(project)
+        .address(&instance.to_string())
+        .config_hash(&config_hash(kind, planned))
+        .build()
+}
+
+/// The configuration hash: the attributes, the computed ones aside.
+pub fn config_hash(kind: &dyn Kind, attributes: &Attributes) -> String {
+    let mut json = attributes.to_json();
+    for attribute in kind.schema().computed() {
+        json.remove(attribute.name);
     }
-    Ok(spec)
-}
-
-/// Docker health settings from env.toml's `health`: the image's own check, with timings
-/// fit for a development environment (a check a second, not Docker's 30 s) unless told
-/// otherwise, or none at all.
-fn health(health: &Option<Option<Health>>) -> Option<HealthSpec> {
-    let health = match health {
-        Some(None) => return Some(HealthSpec::Disabled),
-        Some(Some(health)) => health.clone(),
-        None => Health::DEFAULT,
-    };
-    Some(HealthSpec::Timings(HealthTimings {
-        interval: Some(Duration::from_millis(health.interval_ms)),
-        timeout: Some(Duration::from_millis(health.timeout_ms)),
-        retries: Some(health.retries),
-        start_period: Some(Duration::from_millis(health.start_period_ms)),
-    }))
-}
-
-/// The configuration hash: the desired attributes, computed ones aside.
-pub fn config_hash(desired: &Attributes) -> String {
-    let mut json = desired.to_json();
-    json.remove("id");
-    json.remove("value");
     resources::hash::config_hash(&serde_json::Value::Object(json))
 }
 
@@ -741,9 +498,9 @@ pub fn config_hash(desired: &Attributes) -> String {
 fn record(
     applier: &Applier,
     change: &Change,
-    id: &str,
-    attributes: &Attributes,
-) -> Result<(), String> {
+    kind: &dyn Kind,
+    applied: &Applied,
+) -> Result<(), Error> {
     let dependencies = change
         .dependencies
         .iter()
@@ -751,25 +508,18 @@ fn record(
         .collect();
     let resource = ResourceState {
         address: change.instance.to_string(),
-        kind: change.instance.resource.kind.to_string(),
-        docker_ids: if id.is_empty() {
-            vec![]
-        } else {
-            vec![id.to_owned()]
-        },
-        config_hash: config_hash(attributes),
-        attributes: attributes.to_json(),
-        sensitive_attributes: attributes.sensitive_strings(),
+        kind: kind.name().to_owned(),
+        docker_ids: applied.ids.clone(),
+        config_hash: config_hash(kind, &applied.attributes),
+        attributes: applied.attributes.to_json(),
+        sensitive_attributes: applied.attributes.sensitive_strings(),
         dependencies,
     };
-    applier
-        .state
-        .set_resource(resource)
-        .map(|_| ())
-        .map_err(|error| error.to_string())
+    applier.state.set_resource(resource)?;
+    Ok(())
 }
 
-/// The first 12 characters of a Docker id, as `docker ps` shows it.
+/// The first 12 characters of an id, as `docker ps` shows it.
 pub fn short(id: &str) -> String {
     id.chars().take(12).collect()
 }

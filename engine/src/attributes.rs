@@ -85,6 +85,26 @@ impl<'de> Deserialize<'de> for Path {
     }
 }
 
+/// A resolved string: its text (`None` when unknown until apply) and whether a secret
+/// went into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The text, when known.
+    pub text: Option<String>,
+    /// Made from something sensitive.
+    pub sensitive: bool,
+}
+
+impl Resolved {
+    /// A known value made from nothing sensitive.
+    pub fn known(text: impl Into<String>) -> Self {
+        Resolved {
+            text: Some(text.into()),
+            sensitive: false,
+        }
+    }
+}
+
 /// The attributes of one instance.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Attributes {
@@ -102,6 +122,56 @@ impl Attributes {
         self.values
             .insert(name.to_owned(), Value::Text(value.into()));
         self
+    }
+
+    /// Sets a map attribute.
+    pub fn map(&mut self, name: &str, map: BTreeMap<String, String>) -> &mut Self {
+        self.values.insert(name.to_owned(), Value::Map(map));
+        self
+    }
+
+    /// Sets a list attribute.
+    pub fn list(&mut self, name: &str, list: Vec<String>) -> &mut Self {
+        self.values.insert(name.to_owned(), Value::List(list));
+        self
+    }
+
+    /// Sets a text attribute to a resolved value, marked unknown or sensitive as it is.
+    pub fn resolved(&mut self, name: &str, value: Resolved) -> &mut Self {
+        self.mark(Path::attribute(name), &value);
+        self.text(name, value.text.unwrap_or_default())
+    }
+
+    /// Sets one key of a map attribute (made when absent) to a resolved value.
+    pub fn resolved_entry(&mut self, name: &str, key: &str, value: Resolved) -> &mut Self {
+        self.mark(Path::key(name, key), &value);
+        let entry = self
+            .values
+            .entry(name.to_owned())
+            .or_insert_with(|| Value::Map(BTreeMap::new()));
+        if let Value::Map(map) = entry {
+            map.insert(key.to_owned(), value.text.unwrap_or_default());
+        }
+        self
+    }
+
+    /// Sets a list attribute to resolved values; each item is marked by its position.
+    pub fn resolved_list(&mut self, name: &str, items: Vec<Resolved>) -> &mut Self {
+        let mut list = Vec::with_capacity(items.len());
+        for (position, item) in items.into_iter().enumerate() {
+            self.mark(Path::key(name, &position.to_string()), &item);
+            list.push(item.text.unwrap_or_default());
+        }
+        self.list(name, list)
+    }
+
+    fn mark(&mut self, path: Path, value: &Resolved) {
+        if value.sensitive {
+            self.sensitive.insert(path.clone());
+        }
+        if value.text.is_none() {
+            self.unknown.insert(path);
+        }
     }
 
     /// The text attribute `name`, if it is text.

@@ -251,14 +251,39 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::config::model::{Body, ImageSource, Kind, Location, Service, Template};
+    use crate::attributes::{Attributes, Resolved};
+    use crate::config::model::{Location, Template};
     use crate::config::template;
+    use crate::kind::Settings;
+    use crate::plan::Instance;
+    use crate::resolve::Context;
 
     fn address(text: &str) -> Address {
-        let (kind, name) = text.split_once('.').unwrap();
-        Address {
-            kind: Kind::parse(kind).unwrap(),
-            name: name.to_owned(),
+        Address::parse(text).unwrap()
+    }
+
+    /// The settings of a resource as far as the graph sees them: what they refer to.
+    #[derive(Debug, Default)]
+    struct Refers {
+        templates: Vec<Template>,
+        references: Vec<Address>,
+    }
+
+    impl Settings for Refers {
+        fn templates(&self) -> Vec<&Template> {
+            self.templates.iter().collect()
+        }
+
+        fn references(&self) -> Vec<&Address> {
+            self.references.iter().collect()
+        }
+
+        fn export(&self, _: &Context<'_>, _: &Address, _: &str) -> Resolved {
+            unreachable!("the graph resolves nothing")
+        }
+
+        fn desired(&self, _: &Context<'_>, _: &Instance) -> Result<Attributes, crate::Error> {
+            unreachable!("the graph resolves nothing")
         }
     }
 
@@ -266,7 +291,7 @@ mod tests {
     fn node(name: &str, depends_on: &[&str]) -> Resource {
         Resource {
             address: address(&format!("network.{name}")),
-            body: Body::Network,
+            settings: Box::new(Refers::default()),
             depends_on: depends_on
                 .iter()
                 .map(|name| address(&format!("network.{name}")))
@@ -419,26 +444,20 @@ mod tests {
     fn edges_from_references_and_networks() {
         let service = |name: &str, env: &[(&str, &str)], network: Option<&str>| Resource {
             address: address(&format!("service.{name}")),
-            body: Body::Service(Service {
-                image: ImageSource::Image("x".to_owned()),
-                network: network.map(address),
-                port: 5000,
-                env: env
+            settings: Box::new(Refers {
+                templates: env
                     .iter()
-                    .map(|(key, value)| ((*key).to_owned(), template::parse(value).unwrap()))
+                    .map(|(_, value)| template::parse(value).unwrap())
+                    .chain([Template { parts: vec![] }])
                     .collect(),
-                files: BTreeMap::new(),
-                ports: Vec::new(),
-                replicas: None,
-                command: Some(vec![Template { parts: vec![] }]),
-                health: None,
+                references: network.map(address).into_iter().collect(),
             }),
             depends_on: Vec::new(),
             location: Location::default(),
         };
         let secret = Resource {
             address: address("secret.jwt"),
-            body: Body::Secret { length: 32 },
+            settings: Box::new(Refers::default()),
             depends_on: vec![address("network.net")],
             location: Location::default(),
         };

@@ -3,22 +3,20 @@
 //! Exit codes: 0 success (for `plan --detailed-exitcode`: no changes), 1 error,
 //! 2 (`plan --detailed-exitcode` only) the plan has changes.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{anyhow, bail};
 use clap::{Parser, Subcommand};
 use engine::apply::{self, Applier, Event, Outcome};
+use engine::backend::docker::DockerBackend;
 use engine::config::model::Config;
 use engine::config::{self, Overrides};
-use engine::graph::Graph;
-use engine::plan::{self, Action, OutputChange, Plan, SavedPlan, Style};
-use engine::refresh::refresh;
-use engine::resolve::image_tags;
+use engine::plan::{self, Action, OutputChange, SavedPlan, Style};
+use engine::session::{Session, state_path};
 
 /// Declare the Yoyo platform's development environment in env.toml; plan, apply and
 /// destroy it on Docker.
@@ -127,15 +125,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             json,
         } => {
-            let session = Session::open(&cli, "plan").await?;
+            let session = open(&cli, "plan").await?;
             let plan = session.plan()?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&plan.redacted())?);
+                println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
             } else {
                 print!("{}", plan::render(&plan, style));
             }
             if let Some(out) = out {
-                SavedPlan::new(plan.clone(), &session.config, &session.images)?.save(out)?;
+                SavedPlan::new(plan.clone(), &session.config)?.save(out)?;
                 if !*json {
                     println!(
                         "\nSaved the plan to `{}`. To carry out exactly these actions, run:\n    yoyoform apply {}",
@@ -155,19 +153,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             auto_approve,
             parallelism,
         } => {
-            let session = Session::open(&cli, "apply").await?;
+            let session = open(&cli, "apply").await?;
             let plan = match plan_file {
                 // A saved plan was reviewed already: it is applied as it is, or not at all.
-                Some(file) => {
-                    let saved = SavedPlan::load(file)?;
-                    saved.check(
-                        &session.config,
-                        &session.images,
-                        &session.prior.lineage,
-                        session.prior.serial,
-                    )?;
-                    saved.plan
-                }
+                Some(file) => session.saved_plan(file)?,
                 None => {
                     let plan = session.plan()?;
                     print!("{}", plan::render(&plan, style));
@@ -177,7 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     plan
                 }
             };
-            let applier = session.applier();
+            let applier = session.applier(Arc::new(print_event));
             finish_in_flight_on_interrupt(&applier);
             let outcome = apply::apply(applier.clone(), &plan, *parallelism).await;
             let outputs = applier.outputs();
@@ -192,42 +181,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             auto_approve,
             keep_images,
         } => {
-            let session = Session::open(&cli, "destroy").await?;
-            let plan = plan::destroy(&session.prior, &session.actual);
+            let session = open(&cli, "destroy").await?;
+            let plan = session.destroy_plan();
             print!("{}", plan::render(&plan, style));
             if !plan.is_empty() {
                 confirm("destroy", *auto_approve)?;
             }
-            let applier = session.applier();
+            let applier = session.applier(Arc::new(print_event));
             finish_in_flight_on_interrupt(&applier);
             let mut outcome = apply::apply(applier, &plan, 10).await;
-            if outcome.not_started.is_empty() {
-                // Whatever carries the project's label goes too: objects of an apply that was
-                // killed before it could record them (a container still attached to a
-                // network makes that network's deletion fail above), and the images.
-                let swept = resources::sweep::remove_project(
-                    &session.docker,
-                    &session.config.project,
-                    *keep_images,
-                )
+            let covered = session
+                .sweep(&mut outcome, *keep_images)
                 .await
-                .context("removing what is left with the project's label")?;
-                outcome.destroyed += swept.containers.len();
-                // Nothing with the label is left: what failed above is gone now too.
-                for (instance, error) in std::mem::take(&mut outcome.failures) {
-                    println!("{instance}: removed by the sweep by label (first attempt: {error})");
-                    outcome.destroyed += 1;
-                }
-                outcome.destroyed += std::mem::take(&mut outcome.skipped).len();
-                session.state.update(|state| state.resources.clear())?;
-                session.record_outputs(&BTreeMap::new())?;
+                .map_err(|error| {
+                    anyhow!("removing what is left with the project's label: {error}")
+                })?;
+            for (instance, error) in covered {
+                println!("{instance}: removed by the sweep by label (first attempt: {error})");
             }
             report("Destroy", &outcome);
             Ok(exit_code(&outcome))
         }
         Command::Output { name } => {
             let config = load(&cli)?;
-            let state = state::read_unlocked(state_path(&cli, &config))?;
+            let state = state::read_unlocked(state_path(&config, cli.state.as_deref()))?;
             match name {
                 Some(name) => {
                     let output = state
@@ -279,94 +256,12 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
 #[error("{0}")]
 struct InvalidConfig(String);
 
-fn state_path(cli: &Cli, config: &Config) -> PathBuf {
-    cli.state.clone().unwrap_or_else(|| {
-        config
-            .root
-            .join(".yoyoform")
-            .join(format!("{}.state.json", config.project))
-    })
-}
-
-/// A command's view of the world: env.toml, the locked state file, and Docker's answer
-/// for every recorded instance.
-struct Session {
-    config: Config,
-    graph: Graph,
-    state: Arc<state::LockedState>,
-    prior: state::State,
-    docker: resources::Docker,
-    actual: BTreeMap<String, engine::refresh::Actual>,
-    images: BTreeMap<config::model::Address, String>,
-}
-
-impl Session {
-    async fn open(cli: &Cli, operation: &str) -> anyhow::Result<Session> {
-        let config = load(cli)?;
-        let graph = Graph::build(&config).map_err(|cycle| anyhow!("{cycle}"))?;
-        let path = state_path(cli, &config);
-        if let Some(folder) = path.parent() {
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("creating `{}`", folder.display()))?;
-        }
-        let state = state::StateFile::new(&path)
-            .writer_version(env!("CARGO_PKG_VERSION"))
-            .open(operation)?;
-        let prior = state.state();
-        let docker = resources::Docker::connect().await?;
-        let actual = refresh(&docker, &prior).await?;
-        // Destroy needs no image: it must work even where the sources cannot be hashed
-        // (redis-server uninstalled since, a service folder deleted).
-        let images = if operation == "destroy" {
-            BTreeMap::new()
-        } else {
-            image_tags(&config).map_err(|error| anyhow!(error))?
-        };
-        Ok(Session {
-            config,
-            graph,
-            state: Arc::new(state),
-            prior,
-            docker,
-            actual,
-            images,
-        })
-    }
-
-    fn plan(&self) -> anyhow::Result<Plan> {
-        plan::build(&plan::Planner {
-            config: &self.config,
-            graph: &self.graph,
-            images: &self.images,
-            prior: &self.prior,
-            actual: &self.actual,
-        })
-        .map_err(|error| anyhow!(error))
-    }
-
-    fn applier(&self) -> Arc<Applier> {
-        Arc::new(Applier::new(
-            self.config.clone(),
-            self.images.clone(),
-            self.docker.clone(),
-            self.state.clone(),
-            Arc::new(print_event),
-        ))
-    }
-
-    fn record_outputs(&self, outputs: &BTreeMap<String, OutputChange>) -> anyhow::Result<()> {
-        self.state.update(|state| {
-            state.outputs = outputs
-                .iter()
-                .filter_map(|(name, output)| {
-                    let value = output.value.clone()?;
-                    let sensitive = output.sensitive;
-                    Some((name.clone(), state::OutputState { value, sensitive }))
-                })
-                .collect();
-        })?;
-        Ok(())
-    }
+/// Loads env.toml and opens the command's session on the Docker backend.
+async fn open(cli: &Cli, operation: &str) -> anyhow::Result<Session> {
+    let config = load(cli)?;
+    let path = state_path(&config, cli.state.as_deref());
+    let backend = Arc::new(DockerBackend::new());
+    Ok(Session::open(config, &path, operation, backend).await?)
 }
 
 /// On the first Ctrl-C, no further change starts; the ones in flight finish and are
@@ -431,7 +326,7 @@ fn print_event(event: Event) {
                 elapsed.as_secs()
             )
         }
-        Event::Building(instance, tag) => println!("{instance}: Building image {tag}..."),
+        Event::Progress(instance, message) => println!("{instance}: {message}"),
         Event::Finished(instance, action, elapsed, id) => {
             let id = id.map(|id| format!(" [id={id}]")).unwrap_or_default();
             println!(
@@ -440,7 +335,7 @@ fn print_event(event: Event) {
                 seconds(elapsed)
             )
         }
-        Event::Failed(instance, _) => println!("{instance}: Failed"),
+        Event::Failed(instance) => println!("{instance}: Failed"),
         Event::Skipped(instance, root) => {
             println!("{instance}: Skipped, because {root} failed")
         }

@@ -1,67 +1,37 @@
-//! Refresh: what Docker really has for each instance the state file recorded. Reading
-//! only: refresh never starts, stops or removes anything, whatever it finds.
-
-use std::collections::BTreeMap;
+//! Refresh: what the backend really has for each instance the state file recorded, asked
+//! of each kind's driver. Reading only: refresh never starts, stops or removes anything,
+//! whatever it finds.
 
 use futures_util::stream::{self, StreamExt};
 use state::State;
 
-/// What Docker has for one recorded instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actual {
-    /// Nothing: removed outside yoyoform.
-    Missing,
-    /// A container, as Docker describes it.
-    Container {
-        /// Running (or restarting) rather than stopped or exited.
-        running: bool,
-        /// The image reference it was created from.
-        image: String,
-        /// Its environment.
-        env: BTreeMap<String, String>,
-        /// The networks it is attached to, by name.
-        networks: Vec<String>,
-    },
-    /// A network, or something with no Docker object (a secret).
-    Present,
-}
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::kind::Recorded;
+use crate::plan::{Actual, Instance};
 
-/// How many Docker inspections run at once.
+/// How many reads run at once.
 const CONCURRENT_READS: usize = 16;
 
-/// Reads every recorded instance from Docker, by id.
-pub async fn refresh(
-    docker: &resources::Docker,
-    prior: &State,
-) -> Result<BTreeMap<String, Actual>, resources::Error> {
+/// Reads every recorded instance from the backend.
+pub async fn refresh(backend: &dyn Backend, prior: &State) -> Result<Actual, Error> {
     let reads = prior.resources.values().map(|resource| async move {
-        let id = resource.docker_ids.first().cloned().unwrap_or_default();
-        let actual = match resource.kind.as_str() {
-            "secret" => Ok(Actual::Present),
-            "network" => resources::network::inspect(docker, &id).await.map(|found| {
-                if found.is_some() {
-                    Actual::Present
-                } else {
-                    Actual::Missing
-                }
-            }),
-            _ => resources::container::inspect(docker, &id)
-                .await
-                .map(|found| match found {
-                    None => Actual::Missing,
-                    Some(container) => Actual::Container {
-                        running: container.running,
-                        image: container.image,
-                        env: container.env,
-                        networks: container.networks.into_keys().collect(),
-                    },
-                }),
-        };
-        actual.map(|actual| (resource.address.clone(), actual))
+        let instance = Instance::parse(&resource.address).ok_or_else(|| Error::UnknownKind {
+            address: resource.address.clone(),
+        })?;
+        let driver = backend.driver(instance.resource.kind)?;
+        let actual = driver
+            .read(&Recorded::from(resource))
+            .await
+            .map_err(|error| Error::At {
+                instance,
+                error: Box::new(error),
+            })?;
+        Ok((resource.address.clone(), actual))
     });
     stream::iter(reads)
         .buffer_unordered(CONCURRENT_READS)
-        .collect::<Vec<_>>()
+        .collect::<Vec<Result<_, Error>>>()
         .await
         .into_iter()
         .collect()

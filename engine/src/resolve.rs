@@ -1,44 +1,18 @@
-//! Desired attributes: what each instance of a resource should be, with every `${...}`
-//! replaced by its value, or marked unknown (a secret not generated yet) and sensitive
-//! (a secret, or anything made from one). Pure: files are read, nothing else is touched.
+//! Resolution: every `${...}` replaced by its value, or marked unknown (a value only apply
+//! can give) and sensitive (a secret, or anything made from one). The [`Context`] is what a
+//! kind's [`Settings::desired`](crate::kind::Settings::desired) resolves against; it knows
+//! no kind: references go through each kind's schema and settings.
 
 use std::collections::BTreeMap;
 use std::path::Path as FsPath;
+use std::sync::Mutex;
 
-use crate::attributes::{Attributes, Path, Value};
-use crate::config::model::{
-    Address, Body, Config, Health, ImageSource, Kind, Part, Reference, Resource, Template,
-};
+use crate::attributes::{Attributes, Path};
+use crate::config::model::{Address, Config, Part, Reference, Resource, Template};
+use crate::error::Error;
 use crate::plan::{Instance, OutputChange};
 
-/// The port the router listens on inside its container.
-pub const ROUTER_PORT: u16 = 5000;
-/// The port Redis listens on inside its container.
-pub const REDIS_PORT: u16 = 6379;
-
-/// A resolved string: its text (`None` when unknown until apply) and whether a secret
-/// went into it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolved {
-    /// The text, when known.
-    pub text: Option<String>,
-    /// Made from something sensitive.
-    pub sensitive: bool,
-}
-
-/// What resolution needs beyond env.toml: the image each resource runs (from hashing its
-/// build inputs), and the attributes only Docker or apply can give (a network's id, a
-/// secret's value), for resources that have them now.
-pub struct Context<'a> {
-    /// The loaded env.toml.
-    pub config: &'a Config,
-    /// Its resources by address (see [`index`]).
-    pub index: &'a Index<'a>,
-    /// Image reference per container resource.
-    pub images: &'a BTreeMap<Address, String>,
-    /// Computed attributes per resource; a resource absent here has them unknown.
-    pub computed: &'a BTreeMap<Address, Attributes>,
-}
+pub use crate::attributes::Resolved;
 
 /// A config's resources by address, built once: references are resolved by address many
 /// times over, and a scan of the list each time would make plans quadratic.
@@ -53,14 +27,48 @@ pub fn index(config: &Config) -> Index<'_> {
         .collect()
 }
 
-impl Context<'_> {
+/// What resolution needs beyond env.toml: the computed attributes of the resources that
+/// have them now (a network's id, a secret's value).
+pub struct Context<'a> {
+    /// The loaded env.toml.
+    pub config: &'a Config,
+    /// Its resources by address.
+    pub index: &'a Index<'a>,
+    /// Computed attributes per resource; a resource absent here has them unknown.
+    pub computed: &'a BTreeMap<Address, Attributes>,
+    /// Values worked out once per resource and shared by its instances (an image tag is
+    /// a hash of a whole build context).
+    shared: Mutex<BTreeMap<(Address, &'static str), String>>,
+}
+
+impl<'a> Context<'a> {
+    /// A context over `config` with these computed attributes.
+    pub fn new(
+        config: &'a Config,
+        index: &'a Index<'a>,
+        computed: &'a BTreeMap<Address, Attributes>,
+    ) -> Self {
+        Context {
+            config,
+            index,
+            computed,
+            shared: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The project: the prefix of every object's name.
+    pub fn project(&self) -> &str {
+        &self.config.project
+    }
+
+    /// The folder env.toml's relative paths start from.
+    pub fn root(&self) -> &FsPath {
+        &self.config.root
+    }
+
     /// The instances a declared resource has.
     pub fn instances(resource: &Resource) -> Vec<Instance> {
-        let replicas = match &resource.body {
-            Body::Service(service) => service.replicas,
-            _ => None,
-        };
-        match replicas {
+        match resource.settings.replicas() {
             None => vec![Instance {
                 resource: resource.address.clone(),
                 index: None,
@@ -74,12 +82,36 @@ impl Context<'_> {
         }
     }
 
-    /// The Docker name of an instance: `<project>-<name>[-<i>]`.
-    pub fn docker_name(&self, instance: &Instance) -> String {
+    /// The backend name of a resource: `<project>-<name>`.
+    pub fn resource_name(&self, address: &Address) -> String {
+        format!("{}-{}", self.config.project, address.name)
+    }
+
+    /// The backend name of an instance: `<project>-<name>[-<i>]`.
+    pub fn object_name(&self, instance: &Instance) -> String {
         match instance.index {
-            None => format!("{}-{}", self.config.project, instance.resource.name),
-            Some(index) => format!("{}-{}-{index}", self.config.project, instance.resource.name),
+            None => self.resource_name(&instance.resource),
+            Some(index) => format!("{}-{index}", self.resource_name(&instance.resource)),
         }
+    }
+
+    /// A value of `address` worked out once: `make` runs for the first instance only.
+    pub fn shared(
+        &self,
+        address: &Address,
+        what: &'static str,
+        make: impl FnOnce() -> Result<String, Error>,
+    ) -> Result<String, Error> {
+        let key = (address.clone(), what);
+        if let Some(value) = self.shared.lock().expect("shared values").get(&key) {
+            return Ok(value.clone());
+        }
+        let value = make()?;
+        self.shared
+            .lock()
+            .expect("shared values")
+            .insert(key, value.clone());
+        Ok(value)
     }
 
     /// Resolves a template.
@@ -88,10 +120,7 @@ impl Context<'_> {
         let mut sensitive = false;
         for part in &template.parts {
             let piece = match part {
-                Part::Text(literal) => Resolved {
-                    text: Some(literal.clone()),
-                    sensitive: false,
-                },
+                Part::Text(literal) => Resolved::known(literal.clone()),
                 Part::Reference(reference) => self.reference(reference),
             };
             sensitive |= piece.sensitive;
@@ -136,253 +165,173 @@ impl Context<'_> {
         }
     }
 
-    /// The value of `address.attribute`. Validation has made sure the pair exists.
+    /// The value of `address.attribute`: a computed one from what apply recorded (unknown
+    /// until then), any other from the resource's settings. Validation made sure the
+    /// attribute is one the kind exports.
     pub fn attribute(&self, address: &Address, attribute: &str) -> Resolved {
-        let known = |text: String| Resolved {
-            text: Some(text),
-            sensitive: false,
-        };
-        let name = &address.name;
-        match (address.kind, attribute) {
-            (Kind::Network, "name") => known(format!("{}-{name}", self.config.project)),
-            (Kind::Redis, "host") | (Kind::Service, "host") => known(name.clone()),
-            (Kind::Redis, "port") => known(REDIS_PORT.to_string()),
-            (Kind::Redis, "url") => known(format!("redis://{name}:{REDIS_PORT}/0")),
-            (Kind::Service, "name") => known(format!("{}-{name}", self.config.project)),
-            (Kind::Service, "url") => {
-                let port = match self.resource(address).map(|r| &r.body) {
-                    Some(Body::Service(service)) => service.port,
-                    _ => 5000,
-                };
-                known(format!("http://{name}:{port}"))
-            }
-            (Kind::Router, "url") => match self.resource(address).map(|r| &r.body) {
-                Some(Body::Router(router)) => {
-                    let listen = self.template(&router.listen);
-                    Resolved {
-                        text: listen.text.map(|listen| format!("http://{listen}")),
-                        sensitive: listen.sensitive,
-                    }
-                }
-                _ => unreachable!("validation checks references point at their kind"),
-            },
-            _ => {
-                // Computed attributes: a network's id, a secret's value.
-                let computed = self.computed.get(address);
-                let path = Path::attribute(attribute);
-                Resolved {
-                    text: computed
-                        .filter(|attributes| !attributes.is_unknown(&path))
-                        .and_then(|attributes| attributes.get_text(attribute))
-                        .map(str::to_owned),
-                    sensitive: address.kind == Kind::Secret,
-                }
-            }
+        let schema = address.kind().schema();
+        let declared = schema.attribute(attribute);
+        let sensitive = declared.is_some_and(|declared| declared.sensitive);
+        if declared.is_some_and(|declared| declared.computed) {
+            let path = Path::attribute(attribute);
+            let text = self
+                .computed
+                .get(address)
+                .filter(|attributes| !attributes.is_unknown(&path))
+                .and_then(|attributes| attributes.get_text(attribute))
+                .map(str::to_owned);
+            return Resolved { text, sensitive };
+        }
+        let resource = self.index.get(address).unwrap_or_else(|| {
+            panic!("bug: `{address}` is referenced but not declared (the loader checks this)")
+        });
+        let mut resolved = resource.settings.export(self, address, attribute);
+        resolved.sensitive |= sensitive;
+        resolved
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, load_source};
+
+    const ENV: &str = r#"
+[project]
+name = "p"
+
+[variable.port]
+default = 8080
+
+[variable.token]
+default = "t0ken"
+sensitive = true
+
+[secret.key]
+
+[network.net]
+
+[service.api]
+image = "api:1"
+network = "network.net"
+port = 5001
+env = { KEY = "${secret.key.value}", NET = "${network.net.name}/${network.net.id}", TOKEN = "${var.token}" }
+
+[router.edge]
+image = "router:1"
+listen = "127.0.0.1:${var.port}"
+routes = { "/api" = "${service.api.url}" }
+
+[output.edge]
+value = "${router.edge.url}"
+
+[output.secret]
+value = "${secret.key.value}"
+"#;
+
+    fn config() -> Config {
+        load_source(
+            std::path::Path::new("env.toml"),
+            ENV,
+            &std::env::temp_dir(),
+            &Overrides::new(),
+        )
+        .unwrap_or_else(|problems| panic!("{problems}"))
+    }
+
+    fn reference(text: &str) -> Reference {
+        let template = crate::config::template::parse(text).unwrap();
+        match &template.parts[..] {
+            [Part::Reference(reference)] => reference.clone(),
+            other => panic!("{other:?}"),
         }
     }
 
-    fn resource(&self, address: &Address) -> Option<&Resource> {
-        self.index.get(address).copied()
-    }
-
-    /// The desired attributes of one instance.
-    pub fn desired(&self, resource: &Resource, instance: &Instance) -> Result<Attributes, String> {
-        let mut attributes = Attributes::default();
-        match &resource.body {
-            Body::Network => {
-                attributes.text("name", self.docker_name(instance));
-            }
-            Body::Secret { length } => {
-                attributes.text("length", length.to_string());
-            }
-            Body::Redis { network } => {
-                self.container_basics(&mut attributes, instance, network);
-                // Its data outlives the container: a replaced Redis keeps the queue.
-                let volume = format!("{}-data", self.docker_name(instance));
-                attributes.text("volume", volume);
-            }
-            Body::Service(service) => {
-                self.container_basics(&mut attributes, instance, &service.network);
-                let mut env = BTreeMap::new();
-                for (key, template) in &service.env {
-                    let value = self.template(template);
-                    let path = Path::key("env", key);
-                    put(&mut attributes, &mut env, path, key, value);
-                }
-                attributes.values.insert("env".into(), Value::Map(env));
-                let mut files = BTreeMap::new();
-                for (target, source) in &service.files {
-                    files.insert(target.clone(), read_file(&self.config.root, source)?);
-                }
-                if !files.is_empty() {
-                    attributes.values.insert("files".into(), Value::Map(files));
-                }
-                if !service.ports.is_empty() {
-                    let ports = service
-                        .ports
-                        .iter()
-                        .map(|port| format!("127.0.0.1:{}:{}", port.host, port.container))
-                        .collect();
-                    attributes.values.insert("ports".into(), Value::List(ports));
-                }
-                if let Some(command) = &service.command {
-                    let mut list = Vec::new();
-                    for (position, template) in command.iter().enumerate() {
-                        let value = self.template(template);
-                        let path = Path::key("command", &position.to_string());
-                        if value.sensitive {
-                            attributes.sensitive.insert(path.clone());
-                        }
-                        if value.text.is_none() {
-                            attributes.unknown.insert(path);
-                        }
-                        list.push(value.text.unwrap_or_default());
-                    }
-                    attributes
-                        .values
-                        .insert("command".into(), Value::List(list));
-                }
-                attributes.text("health", health_text(&service.health));
-            }
-            Body::Router(router) => {
-                self.container_basics(&mut attributes, instance, &router.network);
-                let listen = self.template(&router.listen);
-                if listen.text.is_none() {
-                    attributes.unknown.insert(Path::attribute("listen"));
-                }
-                attributes.text("listen", listen.text.unwrap_or_default());
-                let mut routes = BTreeMap::new();
-                for (prefix, template) in &router.routes {
-                    let value = self.template(template);
-                    put(
-                        &mut attributes,
-                        &mut routes,
-                        Path::key("routes", prefix),
-                        prefix,
-                        value,
-                    );
-                }
-                attributes
-                    .values
-                    .insert("routes".into(), Value::Map(routes));
-                attributes.text("health", health_text(&router.health));
-            }
-        }
-        Ok(attributes)
-    }
-
-    fn container_basics(
-        &self,
-        attributes: &mut Attributes,
-        instance: &Instance,
-        network: &Option<Address>,
-    ) {
-        attributes.text("name", self.docker_name(instance));
-        let image = self
-            .images
-            .get(&instance.resource)
-            .cloned()
-            .unwrap_or_default();
-        attributes.text("image", image);
-        if let Some(network) = network {
-            let name = self.attribute(network, "name").text.unwrap_or_default();
-            attributes.text("network", name);
+    #[test]
+    fn references_resolve_through_the_kinds() {
+        let config = config();
+        let index = index(&config);
+        let mut computed = BTreeMap::new();
+        let mut network = Attributes::default();
+        network.text("id", "n3t");
+        computed.insert(Address::parse("network.net").unwrap(), network);
+        let cx = Context::new(&config, &index, &computed);
+        let table = [
+            ("${var.port}", Some("8080"), false),
+            ("${var.token}", Some("t0ken"), true),
+            ("${network.net.name}", Some("p-net"), false),
+            ("${network.net.id}", Some("n3t"), false),
+            ("${service.api.url}", Some("http://api:5001"), false),
+            ("${service.api.host}", Some("api"), false),
+            ("${service.api.name}", Some("p-api"), false),
+            ("${router.edge.url}", Some("http://127.0.0.1:8080"), false),
+            // Not generated yet: unknown, and sensitive all the same.
+            ("${secret.key.value}", None, true),
+        ];
+        for (text, value, sensitive) in table {
+            let resolved = cx.reference(&reference(text));
+            assert_eq!(
+                (resolved.text.as_deref(), resolved.sensitive),
+                (value, sensitive),
+                "{text}"
+            );
         }
     }
-}
 
-/// Puts a resolved value under `path` in a map attribute, marking it as needed.
-fn put(
-    attributes: &mut Attributes,
-    map: &mut BTreeMap<String, String>,
-    path: Path,
-    key: &str,
-    value: Resolved,
-) {
-    if value.sensitive {
-        attributes.sensitive.insert(path.clone());
-    }
-    if value.text.is_none() {
-        attributes.unknown.insert(path);
-    }
-    map.insert(key.to_owned(), value.text.unwrap_or_default());
-}
+    #[test]
+    fn templates_are_unknown_when_a_part_is_and_sensitive_when_a_part_is() {
+        let config = config();
+        let index = index(&config);
+        let mut computed = BTreeMap::new();
+        let cx = Context::new(&config, &index, &computed);
+        let api = &config.resources[2];
+        let instance = &Context::instances(api)[0];
+        let desired = api.settings.desired(&cx, instance).unwrap();
+        let key = Path::key("env", "KEY");
+        let net = Path::key("env", "NET");
+        let token = Path::key("env", "TOKEN");
+        assert!(desired.is_unknown(&key) && desired.is_sensitive(&key));
+        assert!(desired.is_unknown(&net) && !desired.is_sensitive(&net));
+        assert!(!desired.is_unknown(&token) && desired.is_sensitive(&token));
+        assert_eq!(
+            cx.outputs()["edge"].value.as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert!(cx.outputs()["secret"].sensitive);
 
-/// A file's content as a plan shows it: the text, or for a binary file its digest.
-fn read_file(root: &FsPath, source: &FsPath) -> Result<String, String> {
-    let path = root.join(source);
-    let bytes = std::fs::read(&path)
-        .map_err(|error| format!("cannot read `{}`: {error}", source.display()))?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => {
-            use sha2::Digest;
-            format!("sha256:{:x}", sha2::Sha256::digest(error.as_bytes()))
+        // Once apply has made them, the values are known.
+        let mut secret = Attributes::default();
+        secret.text("value", "s3cret");
+        computed.insert(Address::parse("secret.key").unwrap(), secret);
+        let mut network = Attributes::default();
+        network.text("id", "n3t");
+        computed.insert(Address::parse("network.net").unwrap(), network);
+        let cx = Context::new(&config, &index, &computed);
+        let desired = api.settings.desired(&cx, instance).unwrap();
+        assert_eq!(desired.get_map("env").unwrap()["KEY"], "s3cret");
+        assert_eq!(desired.get_map("env").unwrap()["NET"], "p-net/n3t");
+        assert!(desired.unknown.is_empty());
+    }
+
+    #[test]
+    fn names_of_instances() {
+        let config = config();
+        let index = index(&config);
+        let computed = BTreeMap::new();
+        let cx = Context::new(&config, &index, &computed);
+        let one = Instance::parse("service.api").unwrap();
+        let replica = Instance::parse("service.api[2]").unwrap();
+        assert_eq!(cx.object_name(&one), "p-api");
+        assert_eq!(cx.object_name(&replica), "p-api-2");
+        let mut made = 0;
+        let address = one.resource.clone();
+        for _ in 0..3 {
+            let value = cx.shared(&address, "image", || {
+                made += 1;
+                Ok("tag".to_owned())
+            });
+            assert_eq!(value.unwrap(), "tag");
         }
-    })
-}
-
-/// The health settings as one readable value: the timings apply gives Docker (the image's
-/// own check command runs with them).
-pub fn health_text(health: &Option<Option<Health>>) -> String {
-    match health {
-        Some(None) => "none".to_owned(),
-        Some(Some(health)) => timings(health),
-        None => timings(&Health::DEFAULT),
+        assert_eq!(made, 1, "a shared value is worked out once");
     }
-}
-
-fn timings(health: &Health) -> String {
-    format!(
-        "interval={}ms timeout={}ms retries={} start_period={}ms",
-        health.interval_ms, health.timeout_ms, health.retries, health.start_period_ms
-    )
-}
-
-/// The image reference each container resource runs. For a build, the tag is derived
-/// from the hash of its inputs, so unchanged sources mean the same tag: no rebuild and no
-/// replacement.
-pub fn image_tags(config: &Config) -> Result<BTreeMap<Address, String>, String> {
-    let mut images = BTreeMap::new();
-    for resource in &config.resources {
-        let source = match &resource.body {
-            Body::Service(service) => Some(&service.image),
-            Body::Router(router) => Some(&router.image),
-            Body::Redis { .. } => {
-                let hash = resources::redis_image::redis_inputs_hash()
-                    .map_err(|error| format!("{}: {error}", resource.address))?;
-                images.insert(
-                    resource.address.clone(),
-                    format!(
-                        "{}-{}:{}",
-                        config.project,
-                        resource.address.name,
-                        &hash[..16]
-                    ),
-                );
-                None
-            }
-            Body::Network | Body::Secret { .. } => None,
-        };
-        let Some(source) = source else { continue };
-        let image = match source {
-            ImageSource::Image(image) => image.clone(),
-            ImageSource::Build { context, binary } => {
-                let hash = resources::hash::build_inputs_hash(
-                    &config.root,
-                    &config.root.join(context),
-                    binary.as_deref(),
-                )
-                .map_err(|error| format!("{}: {error}", resource.address))?;
-                format!(
-                    "{}-{}:{}",
-                    config.project,
-                    resource.address.name,
-                    &hash[..16]
-                )
-            }
-        };
-        images.insert(resource.address.clone(), image);
-    }
-    Ok(images)
 }

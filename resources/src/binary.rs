@@ -13,12 +13,20 @@ const TARGET: &str = "x86_64-unknown-linux-gnu";
 const STDERR_TAIL_LINES: usize = 30;
 
 /// Runs `cargo build --release --locked --target x86_64-unknown-linux-gnu -p <package>` in
-/// `root` with `RUSTFLAGS=-C target-feature=+crt-static`, then copies the binary to
-/// `<context>/<package>`, mode 0755, replacing any older one atomically (temporary name,
-/// then rename), so an image build never sees half a binary.
+/// the [workspace](crate::workspace) of `context` with `RUSTFLAGS=-C
+/// target-feature=+crt-static`, then copies the binary to `<context>/<package>`, mode 0755,
+/// replacing any older one atomically (temporary name, then rename), so an image build
+/// never sees half a binary.
 ///
-/// Honours `CARGO_TARGET_DIR` (relative to `root` when relative), as cargo does.
-pub async fn build_static(root: &Path, package: &str, context: &Path) -> Result<()> {
+/// Where the binary is, cargo says (its JSON messages name the executable), so the target
+/// folder may be anywhere `CARGO_TARGET_DIR` or cargo's configuration puts it.
+pub async fn build_static(package: &str, context: &Path) -> Result<()> {
+    let cargo_error = |status: String, stderr: String| Error::Cargo {
+        package: package.to_string(),
+        status,
+        stderr,
+    };
+    let root = crate::workspace::root(context)?;
     let output = tokio::process::Command::new(cargo())
         .args([
             "build",
@@ -28,33 +36,38 @@ pub async fn build_static(root: &Path, package: &str, context: &Path) -> Result<
             TARGET,
             "-p",
             package,
+            "--message-format=json-render-diagnostics",
         ])
-        .current_dir(root)
+        .current_dir(&root)
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|source| Error::Cargo {
-            package: package.to_string(),
-            status: "cargo could not be run".to_string(),
-            stderr: source.to_string(),
-        })?;
+        .map_err(|source| cargo_error("cargo could not be run".to_string(), source.to_string()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let lines: Vec<&str> = stderr.lines().collect();
-        return Err(Error::Cargo {
-            package: package.to_string(),
-            status: output.status.to_string(),
-            stderr: lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n"),
-        });
+        return Err(cargo_error(output.status.to_string(), tail));
     }
-    let built = target_dir(root).join(TARGET).join("release").join(package);
+    let built = executable(&String::from_utf8_lossy(&output.stdout), package)
+        .ok_or_else(|| cargo_error("cargo named no executable".to_string(), tail))?;
     let destination = context.join(package);
     let temporary = context.join(format!(".{package}.yoyoform-tmp"));
     copy_executable(&built, &temporary, &destination).await
+}
+
+/// The executable of the binary target `package` in cargo's JSON messages.
+fn executable(messages: &str, package: &str) -> Option<PathBuf> {
+    messages
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter(|message| message["target"]["name"] == package)
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
 }
 
 /// Copies `from` to `temporary`, makes it 0755 and renames it to `to`; on failure removes
@@ -82,14 +95,6 @@ async fn copy_executable(from: &Path, temporary: &Path, to: &Path) -> Result<()>
 /// Cargo as the environment names it (cargo sets `CARGO` for the programs it runs).
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
-}
-
-/// Where cargo puts its output for a build run in `root`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => root.join(dir),
-        _ => root.join("target"),
-    }
 }
 
 #[cfg(test)]
@@ -129,11 +134,40 @@ mod tests {
         assert!(!temporary.exists());
     }
 
+    #[test]
+    fn the_executable_is_the_one_cargo_names() {
+        let messages = concat!(
+            r#"{"reason":"compiler-artifact","target":{"name":"serde"},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","target":{"name":"app"},"executable":"/t/release/app"}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+            "\n"
+        );
+        assert_eq!(
+            executable(messages, "app"),
+            Some(PathBuf::from("/t/release/app"))
+        );
+        assert_eq!(executable(messages, "serde"), None);
+    }
+
     #[tokio::test]
     async fn a_failing_cargo_build_reports_its_stderr() {
         let dir = tempfile::tempdir().unwrap();
-        // No Cargo.toml here: cargo fails at once, without building anything.
-        let error = build_static(dir.path(), "no-such-package", dir.path())
+        // A package that is not in the workspace: cargo fails at once, building nothing.
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.lock"),
+            "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        let error = build_static("no-such-package", dir.path())
             .await
             .unwrap_err();
         match error {
@@ -141,7 +175,7 @@ mod tests {
                 package, stderr, ..
             } => {
                 assert_eq!(package, "no-such-package");
-                assert!(stderr.contains("Cargo.toml"), "{stderr}");
+                assert!(stderr.contains("no-such-package"), "{stderr}");
             }
             other => panic!("unexpected error: {other}"),
         }

@@ -7,8 +7,9 @@ use std::path::{Component, Path};
 use std::time::{Duration, Instant};
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EndpointSettings,
-    HealthConfig, HealthStatusEnum, HostConfig, NetworkingConfig, PortBinding,
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerUpdateBody,
+    EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig, NetworkConnectRequest,
+    NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, LogsOptions, RemoveContainerOptions, RenameContainerOptions,
@@ -50,9 +51,10 @@ pub struct ContainerSpec {
     pub ports: Vec<(u16, u16)>,
     /// Arguments after the image's entrypoint; `None` keeps the image's `CMD`.
     pub command: Option<Vec<String>>,
-    /// The network to attach to, by name; `None` leaves Docker's default bridge.
-    pub network: Option<String>,
-    /// The container's names on that network (Docker's DNS answers them).
+    /// The networks to attach to, by name (the first when the container is created, the
+    /// others before it starts); none leaves Docker's default bridge.
+    pub networks: Vec<String>,
+    /// The container's names on each of its networks (Docker's DNS answers them).
     pub aliases: Vec<String>,
     /// Labels (see [`crate::labels`]).
     pub labels: BTreeMap<String, String>,
@@ -63,13 +65,16 @@ pub struct ContainerSpec {
 }
 
 /// How the image's health check is changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HealthSpec {
     /// No health check at all, even if the image has one.
     Disabled,
     /// The image's check command with these timings. A `None` keeps the image's value:
     /// Docker fills empty fields (the test command included) in from the image.
     Timings(HealthTimings),
+    /// This command (run without a shell: scratch images have none) with these timings,
+    /// for an image without a check of its own or to replace the one it has.
+    Command(Vec<String>, HealthTimings),
 }
 
 /// Timings of a health check; `None` keeps the image's value.
@@ -145,6 +150,10 @@ pub struct ContainerActual {
     /// The networks it is attached to, by name, with its aliases there. Docker adds the
     /// container's short id to the aliases: compare only the declared ones.
     pub networks: BTreeMap<String, Vec<String>>,
+    /// How many times Docker restarted it (its restart policy at work).
+    pub restart_count: i64,
+    /// Its restart policy's name (`no` when none was given).
+    pub restart_policy: String,
 }
 
 /// Creates the container, copies its files in, starts it and returns its id.
@@ -164,6 +173,24 @@ pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String> {
         .map_err(docker_error("creating", "container", &spec.name))?
         .id;
     let started = async {
+        for network in spec.networks.iter().skip(1) {
+            let request = NetworkConnectRequest {
+                container: id.clone(),
+                endpoint_config: Some(EndpointSettings {
+                    aliases: Some(spec.aliases.clone()),
+                    ..Default::default()
+                }),
+            };
+            docker
+                .client()
+                .connect_network(network, request)
+                .await
+                .map_err(docker_error(
+                    "connecting to network",
+                    "container",
+                    &spec.name,
+                ))?;
+        }
         if let Some(archive) = archive {
             let options = UploadToContainerOptions {
                 path: "/".to_string(),
@@ -205,7 +232,8 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         .collect();
     // Docker publishes only exposed ports; the image may not expose the ones declared.
     let exposed_ports: Vec<String> = port_bindings.keys().cloned().collect();
-    let networking_config = spec.network.as_ref().map(|network| NetworkingConfig {
+    // Docker before API 1.44 takes one network at create; the others are connected after.
+    let networking_config = spec.networks.first().map(|network| NetworkingConfig {
         endpoints_config: Some(HashMap::from([(
             network.clone(),
             EndpointSettings {
@@ -220,9 +248,9 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
         cmd: spec.command.clone(),
         labels: Some(spec.labels.clone().into_iter().collect()),
         exposed_ports: (!exposed_ports.is_empty()).then_some(exposed_ports),
-        healthcheck: spec.health.map(health_config),
+        healthcheck: spec.health.clone().map(health_config),
         host_config: Some(HostConfig {
-            network_mode: spec.network.clone(),
+            network_mode: spec.networks.first().cloned(),
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
             binds: (!spec.volumes.is_empty()).then(|| {
                 spec.volumes
@@ -240,19 +268,59 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
 /// Docker's health config for a spec: an empty test means "the image's test".
 fn health_config(health: HealthSpec) -> HealthConfig {
     let nanos = |d: Option<Duration>| d.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    match health {
-        HealthSpec::Disabled => HealthConfig {
-            test: Some(vec!["NONE".to_string()]),
-            ..Default::default()
-        },
-        HealthSpec::Timings(timings) => HealthConfig {
-            test: None,
-            interval: nanos(timings.interval),
-            timeout: nanos(timings.timeout),
-            retries: timings.retries.map(i64::from),
-            start_period: nanos(timings.start_period),
-            start_interval: None,
-        },
+    let (test, timings) = match health {
+        HealthSpec::Disabled => {
+            return HealthConfig {
+                test: Some(vec!["NONE".to_string()]),
+                ..Default::default()
+            };
+        }
+        HealthSpec::Timings(timings) => (None, timings),
+        HealthSpec::Command(command, timings) => {
+            let test = std::iter::once("CMD".to_string()).chain(command).collect();
+            (Some(test), timings)
+        }
+    };
+    HealthConfig {
+        test,
+        interval: nanos(timings.interval),
+        timeout: nanos(timings.timeout),
+        retries: timings.retries.map(i64::from),
+        start_period: nanos(timings.start_period),
+        start_interval: None,
+    }
+}
+
+/// Gives a container its restart policy (`no`, `on-failure`, `unless-stopped` or
+/// `always`). Containers are made without one and given it once they are up: a container
+/// that fails as it starts is a failure to report, not one for Docker to retry.
+pub async fn set_restart_policy(docker: &Docker, id: &str, name: &str) -> Result<()> {
+    let update = ContainerUpdateBody {
+        restart_policy: Some(restart_policy(name)),
+        ..Default::default()
+    };
+    docker
+        .client()
+        .update_container(id, update)
+        .await
+        .map_err(docker_error(
+            "setting the restart policy of",
+            "container",
+            id,
+        ))
+}
+
+/// Docker's restart policy of a name; `on-failure` retries without a limit.
+fn restart_policy(name: &str) -> RestartPolicy {
+    let name = match name {
+        "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+        "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+        "always" => RestartPolicyNameEnum::ALWAYS,
+        _ => RestartPolicyNameEnum::NO,
+    };
+    RestartPolicy {
+        name: Some(name),
+        maximum_retry_count: None,
     }
 }
 
@@ -345,6 +413,17 @@ pub async fn inspect(docker: &Docker, id: &str) -> Result<Option<ContainerActual
 fn actual(response: ContainerInspectResponse) -> ContainerActual {
     let config = response.config.unwrap_or_default();
     let state = response.state.unwrap_or_default();
+    let restart_policy = response
+        .host_config
+        .as_ref()
+        .and_then(|host| host.restart_policy.as_ref())
+        .and_then(|policy| policy.name)
+        .map_or_else(|| "no".to_string(), |name| name.to_string());
+    let restart_policy = if restart_policy.is_empty() {
+        "no".to_string()
+    } else {
+        restart_policy
+    };
     let env = config
         .env
         .unwrap_or_default()
@@ -417,6 +496,8 @@ fn actual(response: ContainerInspectResponse) -> ContainerActual {
         health_check,
         ports,
         networks,
+        restart_count: response.restart_count.unwrap_or(0),
+        restart_policy,
     }
 }
 
@@ -490,7 +571,8 @@ pub async fn stop_and_remove(docker: &Docker, id: &str, grace: Duration) -> Resu
 /// Looks every 250 ms and calls `progress(elapsed)` every 10 s of waiting. Fails with
 /// [`Error::Unhealthy`] (with the last check's output) as soon as Docker says
 /// `unhealthy`, with [`Error::Exited`] (exit code and last log lines) when the container
-/// stops, with [`Error::HealthTimeout`] after `timeout`.
+/// stops, with [`Error::Restarting`] when its restart policy restarts it meanwhile, with
+/// [`Error::HealthTimeout`] after `timeout`.
 pub async fn wait_healthy(
     docker: &Docker,
     id: &str,
@@ -500,21 +582,9 @@ pub async fn wait_healthy(
     let began = Instant::now();
     let mut next_progress = PROGRESS_EVERY;
     let mut running_since: Option<Instant> = None;
+    let mut restarts_at_start = None;
     loop {
-        let response = match docker.client().inspect_container(id, None).await {
-            Ok(response) => response,
-            Err(error) if is_not_found(&error) => {
-                return Err(Error::Vanished {
-                    container: id.to_string(),
-                });
-            }
-            Err(error) => return Err(docker_error("inspecting", "container", id)(error)),
-        };
-        let name = response
-            .name
-            .as_deref()
-            .map(|name| name.trim_start_matches('/').to_string())
-            .unwrap_or_else(|| id.to_string());
+        let (response, name) = inspect_waited(docker, id).await?;
         let state = response.state.clone().unwrap_or_default();
         let health = state.health.clone().unwrap_or_default();
         let last_output = || {
@@ -532,6 +602,15 @@ pub async fn wait_healthy(
                 })
                 .unwrap_or_else(|| "(no check has run yet)".to_string())
         };
+        // A restart policy brings a container that exited back: it failed all the same.
+        let restarts = response.restart_count.unwrap_or(0);
+        let restarts_before = *restarts_at_start.get_or_insert(restarts);
+        if restarts > restarts_before || state.restarting == Some(true) {
+            return Err(Error::Restarting {
+                logs: log_tail(docker, id).await,
+                container: name,
+            });
+        }
         if matches!(
             state.status,
             Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD)
@@ -578,6 +657,57 @@ pub async fn wait_healthy(
         }
         tokio::time::sleep(POLL.min(timeout - elapsed)).await;
     }
+}
+
+/// Waits until a container that runs to completion (a job) has exited: `Ok` when it
+/// exited 0, [`Error::Exited`] with its exit code and last log lines otherwise,
+/// [`Error::StillRunning`] when it still runs after `timeout`.
+pub async fn wait_exit(docker: &Docker, id: &str, timeout: Duration) -> Result<()> {
+    let began = Instant::now();
+    loop {
+        let (response, name) = inspect_waited(docker, id).await?;
+        let state = response.state.unwrap_or_default();
+        if matches!(
+            state.status,
+            Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD)
+        ) {
+            return match state.exit_code.unwrap_or(-1) {
+                0 => Ok(()),
+                exit_code => Err(Error::Exited {
+                    exit_code,
+                    logs: log_tail(docker, id).await,
+                    container: name,
+                }),
+            };
+        }
+        let elapsed = began.elapsed();
+        if elapsed >= timeout {
+            return Err(Error::StillRunning {
+                container: name,
+                waited: elapsed,
+            });
+        }
+        tokio::time::sleep(POLL.min(timeout - elapsed)).await;
+    }
+}
+
+/// A container being waited on, with its name: one that vanished meanwhile is an error.
+async fn inspect_waited(docker: &Docker, id: &str) -> Result<(ContainerInspectResponse, String)> {
+    let response = match docker.client().inspect_container(id, None).await {
+        Ok(response) => response,
+        Err(error) if is_not_found(&error) => {
+            return Err(Error::Vanished {
+                container: id.to_string(),
+            });
+        }
+        Err(error) => return Err(docker_error("inspecting", "container", id)(error)),
+    };
+    let name = response
+        .name
+        .as_deref()
+        .map(|name| name.trim_start_matches('/').to_string())
+        .unwrap_or_else(|| id.to_string());
+    Ok((response, name))
 }
 
 /// The last lines of a container's output, for an error message; never fails (a failure
@@ -685,7 +815,7 @@ mod tests {
             image: "p-web:1".into(),
             env: BTreeMap::from([("A".into(), "1".into())]),
             ports: vec![(8080, 5000)],
-            network: Some("p-platform".into()),
+            networks: vec!["p-platform".into(), "p-other".into()],
             aliases: vec!["web".into()],
             ..Default::default()
         };
@@ -697,6 +827,8 @@ mod tests {
         assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(binding.host_port.as_deref(), Some("8080"));
         assert_eq!(host.network_mode.as_deref(), Some("p-platform"));
+        // Given once the container is up, not at create.
+        assert_eq!(host.restart_policy, None);
         let endpoints = body.networking_config.unwrap().endpoints_config.unwrap();
         assert_eq!(
             endpoints["p-platform"].aliases,
@@ -718,5 +850,16 @@ mod tests {
         assert_eq!(config.timeout, None);
         let config = health_config(HealthSpec::Disabled);
         assert_eq!(config.test, Some(vec!["NONE".to_string()]));
+        let command = vec!["/bin/check".to_string(), "--quick".to_string()];
+        let config = health_config(HealthSpec::Command(command, timings));
+        assert_eq!(
+            config.test,
+            Some(vec![
+                "CMD".to_string(),
+                "/bin/check".to_string(),
+                "--quick".to_string()
+            ])
+        );
+        assert_eq!(config.interval, Some(1_000_000_000));
     }
 }

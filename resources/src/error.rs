@@ -84,6 +84,17 @@ pub enum Error {
         /// The last lines of its logs.
         logs: String,
     },
+    /// The container exited and its restart policy started it again while we waited for
+    /// it to become healthy.
+    #[error(
+        "container `{container}` exited and was restarted by its restart policy; last log lines:\n{logs}"
+    )]
+    Restarting {
+        /// The container's name.
+        container: String,
+        /// The last lines of its logs.
+        logs: String,
+    },
     /// The container did not become healthy in time.
     #[error(
         "container `{container}` was not healthy after {}s (status {status}); last health check output: {output}",
@@ -98,6 +109,14 @@ pub enum Error {
         status: String,
         /// The output of the last health check run, if any.
         output: String,
+    },
+    /// A container that should run to completion was still running after the time allowed.
+    #[error("container `{container}` was still running after {}s", waited.as_secs())]
+    StillRunning {
+        /// The container's name.
+        container: String,
+        /// How long we waited.
+        waited: Duration,
     },
     /// The container vanished while we waited on it.
     #[error("container `{container}` disappeared while waiting for it to become healthy")]

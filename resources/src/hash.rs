@@ -20,19 +20,20 @@ use crate::tree::files_under_skipping;
 ///    are the `[dependencies]` and `[build-dependencies]` entries (target-specific ones
 ///    included) of the context's `Cargo.toml` that have a `path`, or `workspace = true`
 ///    with a `path` in `root`'s `[workspace.dependencies]`; then theirs, recursively;
-/// 3. when `binary` is set: what of the workspace's `Cargo.toml` and `Cargo.lock` goes into
-///    this binary: the `[profile]` and `[workspace.package]` tables, the
+/// 3. when `binary` is set: what of the `Cargo.toml` and `Cargo.lock` of the package's
+///    [workspace](crate::workspace) goes into this binary: the `[profile]` and `[workspace.package]` tables, the
 ///    `[workspace.dependencies]` entries these packages use, and the locked packages
 ///    they reach (name, version, source, checksum). So a dependency added to another crate,
 ///    or a test-only one, does not make every image new.
 ///
 /// Symlinks are hashed as their target, not followed. Names keep the hash independent of
 /// where the checkout lives.
-pub fn build_inputs_hash(root: &Path, context: &Path, binary: Option<&str>) -> Result<String> {
+pub fn build_inputs_hash(context: &Path, binary: Option<&str>) -> Result<String> {
     let mut hasher = Sha256::new();
     let skip: Vec<&str> = ["target"].into_iter().chain(binary).collect();
     hash_folder(&mut hasher, "context", context, &skip)?;
     if binary.is_some() {
+        let root = &crate::workspace::root(context)?;
         let dependencies = path_dependencies(root, context)?;
         for folder in &dependencies {
             let name = match folder.strip_prefix(canonical(root)?) {
@@ -405,7 +406,7 @@ checksum = "cccc"
     }
 
     fn app_hash(root: &Path) -> String {
-        build_inputs_hash(root, &root.join("app"), Some("app")).unwrap()
+        build_inputs_hash(&root.join("app"), Some("app")).unwrap()
     }
 
     #[test]
@@ -462,10 +463,21 @@ checksum = "cccc"
     }
 
     #[test]
+    fn the_workspace_is_found_from_the_context_however_it_is_written() {
+        let dir = workspace();
+        let root = dir.path();
+        let roundabout = root.join("other/../app");
+        assert_eq!(
+            build_inputs_hash(&roundabout, Some("app")).unwrap(),
+            app_hash(root)
+        );
+    }
+
+    #[test]
     fn without_binary_only_the_context_counts() {
         let dir = workspace();
         let root = dir.path();
-        let hash = || build_inputs_hash(root, &root.join("app"), None).unwrap();
+        let hash = || build_inputs_hash(&root.join("app"), None).unwrap();
         let before = hash();
         fs::write(root.join("Cargo.lock"), "# lock v2\n").unwrap();
         fs::write(root.join("lib/src/lib.rs"), "changed").unwrap();
@@ -480,7 +492,7 @@ checksum = "cccc"
         let dir = workspace();
         let root = dir.path();
         fs::remove_dir_all(root.join("lib")).unwrap();
-        let error = build_inputs_hash(root, &root.join("app"), Some("app")).unwrap_err();
+        let error = build_inputs_hash(&root.join("app"), Some("app")).unwrap_err();
         let message = error.to_string();
         assert!(matches!(error, Error::Manifest { .. }), "{message}");
         assert!(message.contains("path dependency `lib`"), "{message}");

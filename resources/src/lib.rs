@@ -30,6 +30,7 @@ pub mod redis_image;
 pub mod sweep;
 mod tree;
 pub mod volume;
+pub mod workspace;
 
 pub use docker::Docker;
 pub use error::{Error, Result};

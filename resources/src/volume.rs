@@ -10,8 +10,30 @@ use crate::docker::Docker;
 use crate::error::{Error, Result, docker as docker_error, is_not_found};
 use crate::labels::project_filter;
 
+/// A volume as Docker has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeActual {
+    /// Its name.
+    pub name: String,
+    /// Its labels: whose it is.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Reads a volume by name; `None` when it does not exist.
+pub async fn inspect(docker: &Docker, name: &str) -> Result<Option<VolumeActual>> {
+    match docker.client().inspect_volume(name).await {
+        Ok(volume) => Ok(Some(VolumeActual {
+            name: volume.name,
+            labels: volume.labels.into_iter().collect(),
+        })),
+        Err(error) if is_not_found(&error) => Ok(None),
+        Err(error) => Err(docker_error("inspecting", "volume", name)(error)),
+    }
+}
+
 /// Creates the volume, or finds it already there (Docker answers a create of an existing
-/// name with that volume), and returns its name.
+/// name with that volume, whoever made it: [`inspect`] first to know), and returns its
+/// name.
 pub async fn create(
     docker: &Docker,
     name: &str,

@@ -70,7 +70,7 @@ async fn redis_container_lifecycle() {
         files: BTreeMap::from([("/etc/yoyo/check.lua".into(), b"return 'file-ok'\n".to_vec())]),
         ports: vec![(port, 6379)],
         command: Some(vec!["--maxclients".into(), "77".into()]),
-        network: Some(network_name.clone()),
+        networks: vec![network_name.clone()],
         aliases: vec!["queue".into()],
         labels: project.labels("redis.queue"),
         health: Some(HealthSpec::Timings(HealthTimings {
@@ -92,6 +92,9 @@ async fn redis_container_lifecycle() {
     .await
     .unwrap();
     assert_eq!(progress_calls, 0, "healthy well within 10 s");
+    container::set_restart_policy(&docker, &id, "unless-stopped")
+        .await
+        .unwrap();
 
     let actual = container::inspect(&docker, &spec.name)
         .await
@@ -109,6 +112,8 @@ async fn redis_container_lifecycle() {
     assert_eq!(actual.ports, vec![(port, 6379)]);
     assert_eq!(actual.command, spec.command);
     assert!(actual.networks[&network_name].contains(&"queue".to_string()));
+    assert_eq!(actual.restart_policy, "unless-stopped");
+    assert_eq!(actual.restart_count, 0);
     // Docker merged the empty test with the image's and kept our interval.
     let check = actual.health_check.expect("health check");
     assert_eq!(check.test, ["CMD", "/usr/bin/redis-cli", "-e", "ping"]);
@@ -222,6 +227,100 @@ async fn a_container_that_exits_is_reported_with_its_exit_code_and_logs() {
         other => panic!("unexpected error: {other}"),
     }
     assert!(error.to_string().contains("exited with code 1"), "{error}");
+}
+
+#[tokio::test]
+async fn wait_exit_tells_a_finished_run_from_a_failed_one() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let run = |name: &str, arguments: &[&str]| ContainerSpec {
+        name: format!("{}-{name}", project.name),
+        image: tag.clone(),
+        command: Some(
+            arguments
+                .iter()
+                .map(|argument| argument.to_string())
+                .collect(),
+        ),
+        labels: project.labels(&format!("job.{name}")),
+        health: Some(HealthSpec::Disabled),
+        ..Default::default()
+    };
+    // Redis exits 0 when it is told to stop (SIGTERM, a graceful shutdown).
+    let id = container::create(&docker, &run("done", &["--loglevel", "notice"]))
+        .await
+        .unwrap();
+    let stopper = {
+        let docker = docker.clone();
+        let id = id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            docker.client().stop_container(&id, None).await
+        })
+    };
+    container::wait_exit(&docker, &id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    stopper.await.unwrap().unwrap();
+    let id = container::create(&docker, &run("failed", &["--no-such-option"]))
+        .await
+        .unwrap();
+    match container::wait_exit(&docker, &id, Duration::from_secs(30)).await {
+        Err(Error::Exited {
+            exit_code, logs, ..
+        }) => {
+            assert_eq!(exit_code, 1);
+            assert!(logs.contains("no-such-option"), "{logs}");
+        }
+        other => panic!("unexpected: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_container_joins_every_network_with_its_aliases_and_runs_a_health_command() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let mut networks = Vec::new();
+    for name in ["front", "back"] {
+        let network = format!("{}-{name}", project.name);
+        let labels = project.labels(&format!("network.{name}"));
+        network::create(&docker, &network, &labels).await.unwrap();
+        networks.push(network);
+    }
+    let spec = ContainerSpec {
+        name: format!("{}-both", project.name),
+        image: tag,
+        networks: networks.clone(),
+        aliases: vec!["both".into()],
+        labels: project.labels("redis.both"),
+        // The image's own check is replaced by one of ours.
+        health: Some(HealthSpec::Command(
+            vec!["/usr/bin/redis-cli".into(), "-e".into(), "info".into()],
+            HealthTimings {
+                interval: Some(Duration::from_millis(300)),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    };
+    let id = container::create(&docker, &spec).await.unwrap();
+    container::wait_healthy(&docker, &id, Duration::from_secs(30), |_| {})
+        .await
+        .unwrap();
+    let actual = container::inspect(&docker, &id).await.unwrap().unwrap();
+    for network in &networks {
+        assert!(
+            actual.networks[network].contains(&"both".to_string()),
+            "{network}: {:?}",
+            actual.networks
+        );
+    }
+    assert_eq!(
+        actual.health_check.unwrap().test,
+        ["CMD", "/usr/bin/redis-cli", "-e", "info"]
+    );
 }
 
 #[tokio::test]

@@ -72,11 +72,21 @@ pub enum Problem {
         /// The resource.
         table: String,
     },
-    /// A service or router with both `build` and `image`.
-    #[error("`{table}` has both `build` and `image`")]
-    BothImageSources {
+    /// Two keys of which a table takes one: `build` and `image`, `network` and `networks`.
+    #[error("`{table}` has both `{first}` and `{second}`")]
+    BothKeys {
         /// The resource.
         table: String,
+        /// The one written first in the message.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
+    /// An env key Docker cannot take.
+    #[error("env key {key:?} must not be empty or hold `=`")]
+    BadEnvKey {
+        /// The key.
+        key: String,
     },
     /// A name that does not follow the naming rule.
     #[error("invalid {what} name `{name}`")]
@@ -132,8 +142,8 @@ pub enum Problem {
         address: String,
         /// The attribute asked for.
         attribute: String,
-        /// What the kind has.
-        known: &'static [&'static str],
+        /// What the kind exports.
+        known: Vec<&'static str>,
         /// The nearest one.
         suggestion: Option<String>,
     },
@@ -143,13 +153,17 @@ pub enum Problem {
         /// The key.
         key: String,
         /// An example address.
-        example: &'static str,
+        example: String,
         /// What was written.
         found: String,
     },
-    /// `network =` pointing at another kind.
-    #[error("`network` must point at a network, `{address}` is a {kind}")]
-    NotANetwork {
+    /// A bare address of another kind than the key takes: `network = "redis.queue"`.
+    #[error("`{key}` must point at a {expected}, `{address}` is a {kind}")]
+    WrongKind {
+        /// The key.
+        key: String,
+        /// The kind it takes.
+        expected: &'static str,
         /// The address.
         address: String,
         /// Its kind.
@@ -281,6 +295,16 @@ pub enum Problem {
         /// The key.
         path: String,
     },
+    /// A word that is not one of the few a key takes.
+    #[error("`{key}` must be one of {}, found `{found}`", quoted(choices))]
+    BadChoice {
+        /// The key.
+        key: String,
+        /// What it takes.
+        choices: &'static [&'static str],
+        /// What was written.
+        found: String,
+    },
     /// A duration that does not parse.
     #[error("`{key}` must be a duration like `500ms`, `1s` or `2m`, found `{found}`")]
     BadDuration {
@@ -301,13 +325,10 @@ impl Problem {
         };
         match self {
             Problem::UnknownKind { suggestion, .. } => did_you_mean(suggestion).or_else(|| {
+                let kinds: Vec<&str> = crate::kinds::registry().names().collect();
                 Some(format!(
                     "the tables are `project`, `variable`, `output`, {}",
-                    super::model::Kind::ALL
-                        .iter()
-                        .map(|kind| format!("`{kind}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    quoted(&kinds)
                 ))
             }),
             Problem::UnknownKey { suggestion, .. }
@@ -317,12 +338,14 @@ impl Problem {
             Problem::UnknownAttribute {
                 suggestion, known, ..
             } => did_you_mean(suggestion).or_else(|| {
-                let known: Vec<String> = known.iter().map(|name| format!("`{name}`")).collect();
-                Some(format!("its attributes are {}", known.join(", ")))
+                Some(match known.as_slice() {
+                    [] => "it has no attributes to reference".to_owned(),
+                    known => format!("its attributes are {}", quoted(known)),
+                })
             }),
             Problem::Template(error) => error.help(),
             Problem::BadName { pattern, .. } => Some(format!("names must match `{pattern}`")),
-            Problem::BothImageSources { .. } => Some("keep only one of them".to_owned()),
+            Problem::BothKeys { .. } => Some("keep only one of them".to_owned()),
             Problem::UnsetVariable { name } => Some(format!(
                 "give it a `default`, or set it with `--var {name}=VALUE` or `YOYOFORM_VAR_{name}`"
             )),
@@ -340,6 +363,12 @@ impl Problem {
             _ => None,
         }
     }
+}
+
+/// Names in backticks, separated by commas: `` `a`, `b` ``.
+fn quoted(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+    quoted.join(", ")
 }
 
 /// One problem at one place.

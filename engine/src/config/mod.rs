@@ -2,11 +2,12 @@
 //! problem reported at once, each with its `env.toml:LINE:COL`), templates parsed.
 
 pub mod diagnostic;
+pub mod duration;
 pub mod load;
 pub mod model;
 pub mod overrides;
 pub mod template;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use load::{load, load_source};
+pub use load::{Checked, Reported, Table, load, load_source, required};
 pub use overrides::{Origin, Overrides, VariableValue};

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::kind::{Kind, Settings};
+
 /// A place in env.toml, for messages: 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Location {
@@ -15,61 +17,37 @@ pub struct Location {
     pub column: usize,
 }
 
-/// The kinds of resources env.toml can declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// A Docker network.
-    Network,
-    /// Redis, from Debian's redis-server packaged into a scratch image.
-    Redis,
-    /// A container (or several replicas) from a built or existing image.
-    Service,
-    /// The Yoyo router, with routes generated from env.toml.
-    Router,
-    /// A random value generated once and kept in state.
-    Secret,
-}
-
-impl Kind {
-    /// Every kind, in the order they are listed in messages.
-    pub const ALL: [Kind; 5] = [
-        Kind::Network,
-        Kind::Redis,
-        Kind::Service,
-        Kind::Router,
-        Kind::Secret,
-    ];
-
-    /// The table name in env.toml and the first part of an address.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Network => "network",
-            Kind::Redis => "redis",
-            Kind::Service => "service",
-            Kind::Router => "router",
-            Kind::Secret => "secret",
-        }
-    }
-
-    /// The kind named `name`, if any.
-    pub fn parse(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|kind| kind.as_str() == name)
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A resource's address, `kind.name`; replicas add `[i]` in plans and state, not here.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
-    /// The kind.
-    pub kind: Kind,
-    /// The name: `[a-z][a-z0-9-]*`.
+    /// The kind's name, as the [registry](crate::kinds::registry) spells it.
+    pub kind: &'static str,
+    /// The name: `[a-z][a-z0-9_-]*`.
     pub name: String,
+}
+
+impl Address {
+    /// The address `kind.name` when `kind` is a kind the registry knows.
+    pub fn new(kind: &str, name: &str) -> Option<Address> {
+        let kind = crate::kinds::registry().get(kind)?;
+        Some(Address {
+            kind: kind.name(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// Reads `kind.name`.
+    pub fn parse(text: &str) -> Option<Address> {
+        let (kind, name) = text.split_once('.')?;
+        Address::new(kind, name)
+    }
+
+    /// The kind itself.
+    pub fn kind(&self) -> &'static dyn Kind {
+        crate::kinds::registry()
+            .get(self.kind)
+            .expect("addresses are made of registered kinds")
+    }
 }
 
 impl fmt::Display for Address {
@@ -168,88 +146,26 @@ pub struct Output {
 }
 
 /// A declared resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
     /// `kind.name`.
     pub address: Address,
-    /// What the kind's table says.
-    pub body: Body,
+    /// What its kind read from its table.
+    pub settings: Box<dyn Settings>,
     /// Hidden edges.
     pub depends_on: Vec<Address>,
     /// Where the table starts.
     pub location: Location,
 }
 
-/// A resource's settings, by kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Body {
-    /// `[network.NAME]`: no settings.
-    Network,
-    /// `[redis.NAME]`.
-    Redis {
-        /// The network it joins.
-        network: Option<Address>,
-    },
-    /// `[service.NAME]`.
-    Service(Service),
-    /// `[router.NAME]`.
-    Router(Router),
-    /// `[secret.NAME]`.
-    Secret {
-        /// Number of random characters (alphanumeric).
-        length: u32,
-    },
-}
-
-/// Where a service's image comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageSource {
-    /// Built from a context folder of this repository (relative to env.toml's folder).
-    Build {
-        /// The context folder holding the Dockerfile.
-        context: PathBuf,
-        /// A cargo binary built statically and copied into the context first.
-        binary: Option<String>,
-    },
-    /// An existing image, pulled when absent.
-    Image(String),
-}
-
-/// Docker health check settings; durations in milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Health {
-    /// Between checks.
-    pub interval_ms: u64,
-    /// For one check.
-    pub timeout_ms: u64,
-    /// Failures before unhealthy.
-    pub retries: u32,
-    /// Grace period after start.
-    pub start_period_ms: u64,
-}
-
-/// `[service.NAME]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
-    /// `build` or `image`.
-    pub image: ImageSource,
-    /// The network it joins.
-    pub network: Option<Address>,
-    /// The port it listens on inside the network (for `url`); default 5000.
-    pub port: u16,
-    /// Environment variables.
-    pub env: BTreeMap<String, Template>,
-    /// Container path -> local file (relative to env.toml's folder).
-    pub files: BTreeMap<String, PathBuf>,
-    /// Published ports.
-    pub ports: Vec<PortMapping>,
-    /// `None`: one unindexed instance; `Some(n)`: instances `[0..n)`.
-    pub replicas: Option<u32>,
-    /// Arguments after the entrypoint.
-    pub command: Option<Vec<Template>>,
-    /// `None`: the image's own health check, with the default timings below;
-    /// `Some(None)`: `health = false`, no check; `Some(Some(h))`: these timings.
-    pub health: Option<Option<Health>>,
+impl fmt::Debug for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resource")
+            .field("address", &self.address)
+            .field("settings", &self.settings)
+            .field("depends_on", &self.depends_on)
+            .field("location", &self.location)
+            .finish()
+    }
 }
 
 /// A port published on 127.0.0.1.
@@ -261,23 +177,8 @@ pub struct PortMapping {
     pub container: u16,
 }
 
-/// `[router.NAME]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Router {
-    /// The router image: `build` (normally `services/router`).
-    pub image: ImageSource,
-    /// The network it joins.
-    pub network: Option<Address>,
-    /// `127.0.0.1:PORT` (may reference variables).
-    pub listen: Template,
-    /// Path prefix -> upstream URL (normally `${service.X.url}`).
-    pub routes: BTreeMap<String, Template>,
-    /// Health check timings, as for services.
-    pub health: Option<Option<Health>>,
-}
-
 /// The whole of env.toml.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Config {
     /// The env file.
     pub path: PathBuf,
@@ -293,63 +194,13 @@ pub struct Config {
     pub outputs: BTreeMap<String, Output>,
 }
 
-// Added with the loader: what validation and the graph need to know about the model.
-
-impl Kind {
-    /// The attributes `${kind.name.attribute}` may name, for validation and its "did you
-    /// mean"; [`resolve`](crate::resolve) gives them their values.
-    pub fn attributes(self) -> &'static [&'static str] {
-        match self {
-            Kind::Network => &["name", "id"],
-            Kind::Redis => &["host", "port", "url"],
-            Kind::Service => &["name", "host", "url"],
-            Kind::Router => &["url"],
-            Kind::Secret => &["value"],
-        }
-    }
-}
-
-impl Health {
-    /// Timings for what a `health` table leaves out: quick checks, since everything runs
-    /// on one machine and `apply` waits for them.
-    pub const DEFAULT: Health = Health {
-        interval_ms: 1_000,
-        timeout_ms: 3_000,
-        retries: 3,
-        start_period_ms: 30_000,
-    };
-}
-
 impl Resource {
-    /// Every template in the resource's settings, in a fixed order.
-    pub fn templates(&self) -> Vec<&Template> {
-        match &self.body {
-            Body::Network | Body::Redis { .. } | Body::Secret { .. } => Vec::new(),
-            Body::Service(service) => service
-                .env
-                .values()
-                .chain(service.command.iter().flatten())
-                .collect(),
-            Body::Router(router) => std::iter::once(&router.listen)
-                .chain(router.routes.values())
-                .collect(),
-        }
-    }
-
-    /// The network it joins, if any.
-    pub fn network(&self) -> Option<&Address> {
-        match &self.body {
-            Body::Redis { network } => network.as_ref(),
-            Body::Service(service) => service.network.as_ref(),
-            Body::Router(router) => router.network.as_ref(),
-            Body::Network | Body::Secret { .. } => None,
-        }
-    }
-
-    /// The resources it depends on: those its templates reference, its network and its
-    /// `depends_on`; sorted, each once. These are the graph's edges.
+    /// The resources it depends on: those its templates reference, those its settings
+    /// name by address, and its `depends_on`; sorted, each once. These are the graph's
+    /// edges.
     pub fn dependencies(&self) -> std::collections::BTreeSet<&Address> {
         let referenced = self
+            .settings
             .templates()
             .into_iter()
             .flat_map(Template::references)
@@ -358,7 +209,7 @@ impl Resource {
                 Reference::Variable(_) => None,
             });
         referenced
-            .chain(self.network())
+            .chain(self.settings.references())
             .chain(&self.depends_on)
             .collect()
     }

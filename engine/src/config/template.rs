@@ -3,7 +3,7 @@
 //! exists is [`load`](super::load)'s business, since only it sees the whole file.
 
 use super::diagnostic::did_you_mean;
-use super::model::{Address, Kind, Part, Reference, Template};
+use super::model::{Address, Part, Reference, Template};
 
 /// A string that does not parse as a template; `column` says where inside the string.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,16 +124,14 @@ fn parse_reference(inner: &str) -> Result<Reference, TemplateErrorKind> {
         ["var", name] => Ok(Reference::Variable((*name).to_owned())),
         ["var", ..] => Err(malformed()),
         [kind, name, attribute] => {
-            let kind = Kind::parse(kind).ok_or_else(|| TemplateErrorKind::UnknownKind {
-                kind: (*kind).to_owned(),
-                inner: inner.to_owned(),
-                suggestion: did_you_mean(kind, Kind::ALL.iter().map(|kind| kind.as_str())),
-            })?;
+            let address =
+                Address::new(kind, name).ok_or_else(|| TemplateErrorKind::UnknownKind {
+                    kind: (*kind).to_owned(),
+                    inner: inner.to_owned(),
+                    suggestion: did_you_mean(kind, crate::kinds::registry().names()),
+                })?;
             Ok(Reference::Attribute {
-                address: Address {
-                    kind,
-                    name: (*name).to_owned(),
-                },
+                address,
                 attribute: (*attribute).to_owned(),
             })
         }
@@ -162,7 +160,7 @@ mod tests {
         Part::Reference(Reference::Variable(name.to_owned()))
     }
 
-    fn attribute(kind: Kind, name: &str, attribute: &str) -> Part {
+    fn attribute(kind: &'static str, name: &str, attribute: &str) -> Part {
         Part::Reference(Reference::Attribute {
             address: Address {
                 kind,
@@ -187,15 +185,15 @@ mod tests {
                 "redis://${redis.queue.host}:6379",
                 vec![
                     text("redis://"),
-                    attribute(Kind::Redis, "queue", "host"),
+                    attribute("redis", "queue", "host"),
                     text(":6379"),
                 ],
             ),
             (
                 "${service.auth-api.url}${secret.jwt.value}",
                 vec![
-                    attribute(Kind::Service, "auth-api", "url"),
-                    attribute(Kind::Secret, "jwt", "value"),
+                    attribute("service", "auth-api", "url"),
+                    attribute("secret", "jwt", "value"),
                 ],
             ),
             ("$${var.port}", vec![text("${var.port}")]),

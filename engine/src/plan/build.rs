@@ -1,6 +1,7 @@
 //! Building the plan: walk the resources in dependency order, resolve each instance's
 //! desired attributes, and compare them with what the state file recorded (prior) and
-//! what Docker has (actual). Linear in the number of instances.
+//! what the backend has (actual); each kind's plan rule says what a difference means.
+//! Linear in the number of instances.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,18 +9,15 @@ use state::State;
 
 use super::model::{Action, Change, Instance, Plan};
 use crate::attributes::{Attributes, Path, Value};
-use crate::config::model::{Address, Config, Kind};
+use crate::config::model::{Address, Config};
+use crate::error::Error;
 use crate::graph::Graph;
-use crate::refresh::Actual;
-use crate::resolve::Context;
+use crate::kind::{Decision, Diff, Kind};
+use crate::resolve::{Context, index};
 
-/// The attributes only apply can give: Docker ids, a secret's value.
-pub fn computed_attribute(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Secret => "value",
-        _ => "id",
-    }
-}
+/// What the backend has for each recorded instance, by address: `None` when it is gone.
+/// An instance missing here was not read; its record stands.
+pub type Actual = BTreeMap<String, Option<Attributes>>;
 
 /// Everything a plan is made from.
 pub struct Planner<'a> {
@@ -27,77 +25,73 @@ pub struct Planner<'a> {
     pub config: &'a Config,
     /// Its resources, ordered.
     pub graph: &'a Graph,
-    /// Image reference per container resource.
-    pub images: &'a BTreeMap<Address, String>,
     /// The state file.
     pub prior: &'a State,
-    /// Docker's view of each recorded instance, by address.
-    pub actual: &'a BTreeMap<String, Actual>,
+    /// The backend's view of each recorded instance.
+    pub actual: &'a Actual,
 }
 
-/// Builds the plan; an error names the resource whose attributes cannot be resolved
-/// (a file that cannot be read).
-pub fn build(planner: &Planner<'_>) -> Result<Plan, String> {
+/// Builds the plan; an error names the instance whose attributes cannot be resolved (a
+/// file that cannot be read, sources that cannot be hashed).
+pub fn build(planner: &Planner<'_>) -> Result<Plan, Error> {
     let mut computed: BTreeMap<Address, Attributes> = BTreeMap::new();
     let mut changes = Vec::new();
     let mut declared: BTreeSet<String> = BTreeSet::new();
-    let resources = crate::resolve::index(planner.config);
+    let resources = index(planner.config);
 
     for address in planner.graph.order() {
         let resource = resources[address];
-        let mut resource_changes = false;
-        let context = Context {
-            config: planner.config,
-            index: &resources,
-            images: planner.images,
-            computed: &computed,
-        };
+        let kind = address.kind();
         let dependencies: BTreeSet<Instance> = planner
             .graph
             .dependencies(address)
             .into_iter()
             .flat_map(|dependency| Context::instances(resources[dependency]))
             .collect();
+        let mut resource_changes = false;
         let mut prior_of_resource = None;
-        for instance in Context::instances(resource) {
-            let key = instance.to_string();
-            declared.insert(key.clone());
-            let desired = context
-                .desired(resource, &instance)
-                .map_err(|error| format!("{}: {error}", instance))?;
-            let prior = planner.prior.resources.get(&key).map(|recorded| {
-                Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes)
-            });
-            if prior_of_resource.is_none() {
-                prior_of_resource = prior.clone();
-            }
-            let actual = planner.actual.get(&key);
-            if let Some(mut change) = diff(address.kind, &instance, desired, prior, actual) {
-                change.dependencies = dependencies.clone();
-                change.prior_dependencies = recorded_dependencies(planner.prior, &key);
-                resource_changes = true;
-                changes.push(change);
+        {
+            let cx = Context::new(planner.config, &resources, &computed);
+            for instance in Context::instances(resource) {
+                let key = instance.to_string();
+                declared.insert(key.clone());
+                let desired =
+                    resource
+                        .settings
+                        .desired(&cx, &instance)
+                        .map_err(|error| Error::At {
+                            instance: instance.clone(),
+                            error: Box::new(error),
+                        })?;
+                let prior = planner.prior.resources.get(&key).map(|recorded| {
+                    Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes)
+                });
+                if prior_of_resource.is_none() {
+                    prior_of_resource = prior.clone();
+                }
+                let actual = planner.actual.get(&key);
+                if let Some(mut change) = diff(kind, &instance, desired, prior, actual) {
+                    change.dependencies = dependencies.clone();
+                    change.prior_dependencies = recorded_dependencies(planner.prior, &key);
+                    resource_changes = true;
+                    changes.push(change);
+                }
             }
         }
         // What dependents may read of this resource: unknown when it is being made anew.
         let mut known = prior_of_resource.unwrap_or_default();
         if resource_changes || known.values.is_empty() {
-            known
-                .unknown
-                .insert(Path::attribute(computed_attribute(address.kind)));
+            for attribute in kind.schema().computed() {
+                known.unknown.insert(Path::attribute(attribute.name));
+            }
         }
         computed.insert(address.clone(), known);
     }
 
     changes.extend(deletions(planner.prior, planner.actual, &declared));
 
-    let context = Context {
-        config: planner.config,
-        index: &resources,
-        images: planner.images,
-        computed: &computed,
-    };
-    let outputs = context
+    let cx = Context::new(planner.config, &resources, &computed);
+    let outputs = cx
         .outputs()
         .into_iter()
         .filter(|(name, change)| {
@@ -115,7 +109,7 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, String> {
 }
 
 /// The plan of `destroy`: every recorded instance deleted, dependents first.
-pub fn destroy(prior: &State, actual: &BTreeMap<String, Actual>) -> Plan {
+pub fn destroy(prior: &State, actual: &Actual) -> Plan {
     Plan {
         lineage: prior.lineage.clone(),
         serial: prior.serial,
@@ -126,11 +120,7 @@ pub fn destroy(prior: &State, actual: &BTreeMap<String, Actual>) -> Plan {
 
 /// Recorded instances env.toml no longer declares (a removed resource, fewer replicas):
 /// deleted, dependents before what they depend on.
-fn deletions(
-    prior: &State,
-    actual: &BTreeMap<String, Actual>,
-    declared: &BTreeSet<String>,
-) -> Vec<Change> {
+fn deletions(prior: &State, actual: &Actual, declared: &BTreeSet<String>) -> Vec<Change> {
     let gone: Vec<&state::ResourceState> = prior
         .resources
         .values()
@@ -142,7 +132,7 @@ fn deletions(
             let instance = Instance::parse(&recorded.address)?;
             let before =
                 Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes);
-            let reason = matches!(actual.get(&recorded.address), Some(Actual::Missing))
+            let reason = matches!(actual.get(&recorded.address), Some(None))
                 .then(|| "already removed outside yoyoform".to_owned());
             Some(Change {
                 instance,
@@ -198,47 +188,45 @@ fn recorded_dependencies(prior: &State, address: &str) -> BTreeSet<Instance> {
         .unwrap_or_default()
 }
 
-/// The change one instance needs, if any.
+/// The change one instance needs, if any: what its kind's plan rule makes of the
+/// difference between what it is (`prior`, with `actual` put in) and `desired`.
+/// `actual` is `None` when the backend was not asked, `Some(None)` when the object is gone.
 pub fn diff(
-    kind: Kind,
+    kind: &dyn Kind,
     instance: &Instance,
     desired: Attributes,
     prior: Option<Attributes>,
-    actual: Option<&Actual>,
+    actual: Option<&Option<Attributes>>,
 ) -> Option<Change> {
-    let computed = computed_attribute(kind);
+    let schema = kind.schema();
+    let computed: Vec<&str> = schema.computed().map(|attribute| attribute.name).collect();
     let mut after = desired;
-    after.text(computed, "");
-    // The computed value stays what it was unless the instance is made anew.
-    after.unknown.insert(Path::attribute(computed));
-    if kind == Kind::Secret {
-        after.sensitive.insert(Path::attribute(computed));
+    // A computed value stays what it was unless the instance is made anew.
+    for attribute in schema.computed() {
+        let path = Path::attribute(attribute.name);
+        after.text(attribute.name, "");
+        after.unknown.insert(path.clone());
+        if attribute.sensitive {
+            after.sensitive.insert(path);
+        }
     }
-    // Two containers can hold neither one host port nor one data volume (two Redis servers
-    // writing one append-only file); a network or a secret has no second copy to run.
-    let create_before_destroy = kind == Kind::Service
-        && !after.values.contains_key("ports")
-        && !after.values.contains_key("volume");
-    let change = |action, before, after, forces_replacement, reason: Option<&str>| Change {
+    let change = |action, before, after, forces_replacement, reason: Option<String>| Change {
         instance: instance.clone(),
         action,
         before,
         after: Some(after),
         forces_replacement,
-        reason: reason.map(str::to_owned),
+        reason,
         dependencies: BTreeSet::new(),
         prior_dependencies: BTreeSet::new(),
-        create_before_destroy: action == Action::Replace && create_before_destroy,
+        create_before_destroy: false,
     };
 
-    let Some(mut prior) = prior else {
+    let Some(prior) = prior else {
         return Some(change(Action::Create, None, after, BTreeSet::new(), None));
     };
-    if matches!(actual, Some(Actual::Missing)) {
-        let reason = match kind {
-            Kind::Network => "the network was removed outside yoyoform",
-            _ => "the container was removed outside yoyoform",
-        };
+    if let Some(None) = actual {
+        let reason = format!("the {} was removed outside yoyoform", schema.object);
         return Some(change(
             Action::Create,
             None,
@@ -247,95 +235,69 @@ pub fn diff(
             Some(reason),
         ));
     }
-
-    let drifted = drift(&mut prior, actual);
-    let mut changed = changed_paths(&prior, &after, computed);
-    changed.extend(drifted.iter().cloned());
-    if changed.is_empty() {
-        if let Some(Actual::Container { running: false, .. }) = actual {
-            let mut before = prior.clone();
-            before.text("running", "false");
-            let mut after = prior;
-            after.text("running", "true");
-            return Some(change(
+    let before = match actual {
+        Some(Some(actual)) => actual.clone(),
+        _ => prior.clone(),
+    };
+    let drifted = changed_paths(&prior, &before, &computed);
+    let changed = changed_paths(&before, &after, &computed);
+    let drift_reason = (!drifted.is_empty())
+        .then(|| format!("the {} was changed outside yoyoform", schema.object));
+    let decision = kind.decide(&Diff {
+        before: &before,
+        after: &after,
+        changed: &changed,
+        drifted: &drifted,
+    });
+    match decision {
+        Decision::Keep => None,
+        Decision::Update { reason } => {
+            for name in &computed {
+                if let Some(value) = prior.values.get(*name) {
+                    after.values.insert((*name).to_owned(), value.clone());
+                    after.unknown.remove(&Path::attribute(name));
+                }
+            }
+            let reason = reason.map(str::to_owned).or(drift_reason);
+            Some(change(
                 Action::Update,
                 Some(before),
                 after,
                 BTreeSet::new(),
-                Some("the container is stopped"),
-            ));
+                reason,
+            ))
         }
-        return None;
+        Decision::Replace {
+            create_before_destroy,
+        } => Some(Change {
+            create_before_destroy,
+            ..change(Action::Replace, Some(before), after, changed, drift_reason)
+        }),
     }
-    let reason = (!drifted.is_empty()).then_some("the container was changed outside yoyoform");
-    Some(change(Action::Replace, Some(prior), after, changed, reason))
 }
 
-/// Puts what Docker really has into `prior` where it differs (image, env values), and
-/// says which paths drifted.
-fn drift(prior: &mut Attributes, actual: Option<&Actual>) -> BTreeSet<Path> {
-    let mut drifted = BTreeSet::new();
-    let Some(Actual::Container {
-        image,
-        env,
-        networks,
-        ..
-    }) = actual
-    else {
-        return drifted;
-    };
-    // Taken off its network (or the network was removed and made again): unreachable.
-    if let Some(network) = prior.get_text("network")
-        && !networks.iter().any(|attached| attached == network)
-    {
-        let attached = if networks.is_empty() {
-            "(none)".to_owned()
-        } else {
-            networks.join(", ")
-        };
-        prior.text("network", attached);
-        drifted.insert(Path::attribute("network"));
-    }
-    if prior
-        .get_text("image")
-        .is_some_and(|recorded| recorded != image)
-    {
-        prior.text("image", image.clone());
-        drifted.insert(Path::attribute("image"));
-    }
-    if let Some(Value::Map(recorded)) = prior.values.get_mut("env") {
-        for (key, value) in recorded.iter_mut() {
-            let now = env.get(key).cloned().unwrap_or_default();
-            if *value != now {
-                *value = now;
-                drifted.insert(Path::key("env", key));
-            }
-        }
-    }
-    drifted
-}
-
-/// The paths whose values differ between prior and desired, the computed one aside.
-fn changed_paths(prior: &Attributes, desired: &Attributes, computed: &str) -> BTreeSet<Path> {
+/// The paths whose values differ between `before` and `after` (or are unknown in
+/// `after`), the `skip`ped attributes aside.
+pub fn changed_paths(before: &Attributes, after: &Attributes, skip: &[&str]) -> BTreeSet<Path> {
     let mut changed = BTreeSet::new();
-    let names: BTreeSet<&String> = prior.values.keys().chain(desired.values.keys()).collect();
+    let names: BTreeSet<&String> = before.values.keys().chain(after.values.keys()).collect();
     for name in names {
-        if name == computed {
+        if skip.contains(&name.as_str()) {
             continue;
         }
-        match (prior.values.get(name), desired.values.get(name)) {
-            (Some(Value::Map(before)), Some(Value::Map(after))) => {
-                let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        match (before.values.get(name), after.values.get(name)) {
+            (Some(Value::Map(old)), Some(Value::Map(new))) => {
+                let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
                 for key in keys {
                     let path = Path::key(name, key);
-                    if before.get(key) != after.get(key) || desired.is_unknown(&path) {
+                    if old.get(key) != new.get(key) || after.is_unknown(&path) {
                         changed.insert(path);
                     }
                 }
             }
-            (before, after) => {
+            (old, new) => {
                 let path = Path::attribute(name);
-                if before != after || desired.is_unknown(&path) {
+                if old != new || after.is_unknown(&path) {
                     changed.insert(path);
                 }
             }
@@ -347,29 +309,26 @@ fn changed_paths(prior: &Attributes, desired: &Attributes, computed: &str) -> BT
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::model::Address;
+    use crate::kinds::registry;
+
+    fn service() -> &'static dyn Kind {
+        registry().get("service").unwrap()
+    }
 
     fn instance() -> Instance {
-        Instance {
-            resource: Address {
-                kind: Kind::Service,
-                name: "api".into(),
-            },
-            index: None,
-        }
+        Instance::parse("service.api").unwrap()
     }
 
     fn attributes(image: &str, env: &[(&str, &str)]) -> Attributes {
         let mut attributes = Attributes::default();
         attributes.text("image", image);
-        attributes.text("network", "net");
-        attributes.values.insert(
-            "env".into(),
-            Value::Map(
-                env.iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            ),
+        attributes.list("networks", vec!["net".into()]);
+        attributes.text("running", "true");
+        attributes.map(
+            "env",
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         );
         attributes
     }
@@ -377,20 +336,14 @@ mod tests {
     fn recorded(image: &str, env: &[(&str, &str)]) -> Attributes {
         let mut attributes = attributes(image, env);
         attributes.text("id", "c0ffee");
-        attributes.text("network", "net");
         attributes
     }
 
-    fn container(running: bool, image: &str, env: &[(&str, &str)]) -> Actual {
-        Actual::Container {
-            running,
-            image: image.into(),
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            networks: vec!["net".into()],
-        }
+    /// What the Docker driver reads back: the record with what Docker has put in.
+    fn container(running: bool, image: &str, env: &[(&str, &str)]) -> Option<Attributes> {
+        let mut attributes = recorded(image, env);
+        attributes.text("running", running.to_string());
+        Some(attributes)
     }
 
     type Expected = Option<(Action, &'static [&'static str], Option<&'static str>)>;
@@ -400,7 +353,7 @@ mod tests {
         &'static str,
         Attributes,
         Option<Attributes>,
-        Option<Actual>,
+        Option<Option<Attributes>>,
         Expected,
     );
 
@@ -420,13 +373,6 @@ mod tests {
                 attributes("img:1", env),
                 Some(recorded("img:1", env)),
                 Some(container(true, "img:1", env)),
-                None,
-            ),
-            (
-                "docker adds env of its own: not drift",
-                attributes("img:1", env),
-                Some(recorded("img:1", env)),
-                Some(container(true, "img:1", &[("A", "1"), ("PATH", "/bin")])),
                 None,
             ),
             (
@@ -454,7 +400,7 @@ mod tests {
                 "removed outside yoyoform",
                 attributes("img:1", env),
                 Some(recorded("img:1", env)),
-                Some(Actual::Missing),
+                Some(None),
                 Some((
                     Action::Create,
                     &[],
@@ -472,15 +418,14 @@ mod tests {
                 "taken off its network outside yoyoform",
                 attributes("img:1", env),
                 Some(recorded("img:1", env)),
-                Some(Actual::Container {
-                    running: true,
-                    image: "img:1".into(),
-                    env: [("A".to_string(), "1".to_string())].into(),
-                    networks: vec![],
+                Some({
+                    let mut attributes = recorded("img:1", env);
+                    attributes.list("networks", vec![]);
+                    Some(attributes)
                 }),
                 Some((
                     Action::Replace,
-                    &["network"],
+                    &["networks"],
                     Some("the container was changed outside yoyoform"),
                 )),
             ),
@@ -495,9 +440,16 @@ mod tests {
                     Some("the container was changed outside yoyoform"),
                 )),
             ),
+            (
+                "changed outside yoyoform to what env.toml now says",
+                attributes("img:1", &[("A", "9")]),
+                Some(recorded("img:1", env)),
+                Some(container(true, "img:1", &[("A", "9")])),
+                None,
+            ),
         ];
         for (name, desired, prior, actual, expected) in cases {
-            let change = diff(Kind::Service, &instance(), desired, prior, actual.as_ref());
+            let change = diff(service(), &instance(), desired, prior, actual.as_ref());
             let got = change.as_ref().map(|change| {
                 let forces: Vec<String> = change
                     .forces_replacement
@@ -515,19 +467,29 @@ mod tests {
     }
 
     #[test]
+    fn an_update_in_place_keeps_the_computed_values() {
+        let env = &[("A", "1")][..];
+        let change = diff(
+            service(),
+            &instance(),
+            attributes("img:1", env),
+            Some(recorded("img:1", env)),
+            Some(&container(false, "img:1", env)),
+        )
+        .unwrap();
+        let after = change.after.unwrap();
+        assert_eq!(after.get_text("id"), Some("c0ffee"));
+        assert!(!after.is_unknown(&Path::attribute("id")));
+        assert_eq!(change.before.unwrap().get_text("running"), Some("false"));
+    }
+
+    #[test]
     fn unknown_secret_forces_replacement_of_its_users() {
         let mut desired = attributes("img:1", &[("JWT_SECRET", "")]);
         desired.unknown.insert(Path::key("env", "JWT_SECRET"));
         let prior = recorded("img:1", &[("JWT_SECRET", "old")]);
         let actual = container(true, "img:1", &[("JWT_SECRET", "old")]);
-        let change = diff(
-            Kind::Service,
-            &instance(),
-            desired,
-            Some(prior),
-            Some(&actual),
-        )
-        .unwrap();
+        let change = diff(service(), &instance(), desired, Some(prior), Some(&actual)).unwrap();
         assert_eq!(change.action, Action::Replace);
         assert!(
             change
@@ -537,7 +499,7 @@ mod tests {
     }
 
     /// Plans `source` (services from existing images, so nothing is hashed) against
-    /// `prior`, with Docker having exactly what the state file says.
+    /// `prior`, with the backend having exactly what the state file says.
     fn plan_for(source: &str, prior: &State) -> Plan {
         let root = std::env::temp_dir();
         let config = crate::config::load_source(
@@ -548,32 +510,17 @@ mod tests {
         )
         .expect("a valid env.toml");
         let graph = Graph::build(&config).expect("no cycle");
-        let images = crate::resolve::image_tags(&config).expect("image tags");
-        let actual: BTreeMap<String, Actual> = prior
+        let actual: Actual = prior
             .resources
             .values()
             .map(|recorded| {
                 let attributes = Attributes::from_json(&recorded.attributes, &[]);
-                let actual = match recorded.kind.as_str() {
-                    "service" => Actual::Container {
-                        running: true,
-                        image: attributes.get_text("image").unwrap_or_default().to_owned(),
-                        env: attributes.get_map("env").cloned().unwrap_or_default(),
-                        networks: attributes
-                            .get_text("network")
-                            .into_iter()
-                            .map(str::to_owned)
-                            .collect(),
-                    },
-                    _ => Actual::Present,
-                };
-                (recorded.address.clone(), actual)
+                (recorded.address.clone(), Some(attributes))
             })
             .collect();
         build(&Planner {
             config: &config,
             graph: &graph,
-            images: &images,
             prior,
             actual: &actual,
         })

@@ -6,7 +6,7 @@ mod model;
 mod render;
 mod saved;
 
-pub use build::{Planner, build, destroy};
+pub use build::{Actual, Planner, build, changed_paths, destroy};
 pub use model::{Action, Change, Instance, OutputChange, Plan};
 pub use render::{Style, render, render_outputs};
 pub use saved::{SavedPlan, SavedPlanError};

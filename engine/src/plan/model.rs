@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::{Attributes, Path};
-use crate::config::model::{Address, Kind};
+use crate::config::model::Address;
 
 /// One instance of a resource: `service.loyalty-worker[2]`, or `service.auth-api`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,10 +33,7 @@ impl Instance {
             return None;
         }
         Some(Instance {
-            resource: Address {
-                kind: Kind::parse(kind)?,
-                name: name.to_owned(),
-            },
+            resource: Address::new(kind, name)?,
             index,
         })
     }
@@ -92,6 +89,18 @@ impl Action {
     }
 }
 
+impl Action {
+    /// The action as a noun, for messages: "the creation of service.api".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Action::Create => "creation",
+            Action::Update => "update",
+            Action::Replace => "replacement",
+            Action::Delete => "deletion",
+        }
+    }
+}
+
 /// One planned change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
@@ -139,6 +148,9 @@ pub struct OutputChange {
     pub sensitive: bool,
 }
 
+/// The version of the JSON `plan --json` prints; a new one when its shape changes.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Plan {
@@ -174,6 +186,16 @@ impl Plan {
     /// True when there is nothing to do: no change to a resource or an output.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.outputs.is_empty()
+    }
+
+    /// The plan as `plan --json` prints it: every sensitive value replaced by a marker,
+    /// with the version of this JSON's shape.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut json = serde_json::to_value(self.redacted()).expect("plans serialise");
+        if let serde_json::Value::Object(object) = &mut json {
+            object.insert("format_version".to_owned(), JSON_FORMAT_VERSION.into());
+        }
+        json
     }
 
     /// A copy with every sensitive value replaced by a marker, for `plan --json`.

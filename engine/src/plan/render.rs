@@ -378,11 +378,11 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::model::{Address, Kind};
+    use crate::config::model::Address;
     use crate::plan::model::Instance;
     use std::collections::BTreeSet;
 
-    fn instance(kind: Kind, name: &str, index: Option<u32>) -> Instance {
+    fn instance(kind: &'static str, name: &str, index: Option<u32>) -> Instance {
         Instance {
             resource: Address {
                 kind,
@@ -441,7 +441,7 @@ mod tests {
         after.sensitive.insert(Path::key("env", "JWT_SECRET"));
         let plan = Plan {
             changes: vec![change(
-                instance(Kind::Service, "api", Some(0)),
+                instance("service", "api", Some(0)),
                 Action::Create,
                 None,
                 Some(after),
@@ -493,7 +493,7 @@ Changes to Outputs:
         after.text("id", "");
         after.unknown.insert(Path::attribute("id"));
         let mut replace = change(
-            instance(Kind::Service, "api", None),
+            instance("service", "api", None),
             Action::Replace,
             Some(before),
             Some(after),
@@ -535,7 +535,7 @@ Plan: 1 to add, 0 to change, 1 to destroy.
         );
         let plan = Plan {
             changes: vec![change(
-                instance(Kind::Service, "auth", None),
+                instance("service", "auth", None),
                 Action::Replace,
                 Some(before),
                 Some(after),
@@ -574,14 +574,14 @@ Plan: 1 to add, 0 to change, 1 to destroy.
         let plan = Plan {
             changes: vec![
                 change(
-                    instance(Kind::Service, "worker", Some(1)),
+                    instance("service", "worker", Some(1)),
                     Action::Update,
                     Some(stopped),
                     Some(started),
                     &[],
                 ),
                 change(
-                    instance(Kind::Service, "worker", Some(2)),
+                    instance("service", "worker", Some(2)),
                     Action::Delete,
                     Some(before),
                     None,

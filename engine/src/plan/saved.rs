@@ -1,8 +1,8 @@
 //! Saved plans: `plan --out FILE` writes the plan that was reviewed, `apply FILE` carries
-//! out exactly it, and refuses it once it no longer fits: env.toml, a variable, a service's
-//! sources or the state file changed since it was saved.
+//! out exactly it, and refuses it once it no longer fits: env.toml, a variable or the
+//! state file changed since it was saved, or something a change is made from (the sources
+//! of an image, a file copied into a container) is no longer what the plan shows.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path as FsPath;
@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::model::Plan;
-use crate::config::model::{Address, Body, Config};
+use crate::attributes::{Attributes, Value};
+use crate::config::model::Config;
 
 /// The format of saved plan files.
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// A plan as saved on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,11 +24,9 @@ pub struct SavedPlan {
     pub format_version: u32,
     /// The yoyoform that wrote it.
     pub yoyoform_version: String,
-    /// Digest of what the plan was made from: env.toml's text, the project, the
-    /// variables' values and the files copied into containers.
+    /// Digest of what the plan was made from: env.toml's text, the project and the
+    /// variables' values.
     pub config_digest: String,
-    /// The image each container resource runs, by address: a digest of its sources.
-    pub images: BTreeMap<String, String>,
     /// The plan.
     pub plan: Plan,
 }
@@ -58,19 +57,11 @@ pub enum SavedPlanError {
 
 impl SavedPlan {
     /// A plan with what it was made from.
-    pub fn new(
-        plan: Plan,
-        config: &Config,
-        images: &BTreeMap<Address, String>,
-    ) -> Result<Self, SavedPlanError> {
+    pub fn new(plan: Plan, config: &Config) -> Result<Self, SavedPlanError> {
         Ok(SavedPlan {
             format_version: FORMAT_VERSION,
             yoyoform_version: env!("CARGO_PKG_VERSION").to_owned(),
             config_digest: config_digest(config)?,
-            images: images
-                .iter()
-                .map(|(address, image)| (address.to_string(), image.clone()))
-                .collect(),
             plan,
         })
     }
@@ -116,26 +107,12 @@ impl SavedPlan {
         Ok(saved)
     }
 
-    /// Checks the plan still fits the configuration, the sources and the state file.
-    pub fn check(
-        &self,
-        config: &Config,
-        images: &BTreeMap<Address, String>,
-        lineage: &str,
-        serial: u64,
-    ) -> Result<(), SavedPlanError> {
+    /// Checks the plan still fits env.toml, its variables and the state file.
+    pub fn check(&self, config: &Config, lineage: &str, serial: u64) -> Result<(), SavedPlanError> {
         if self.config_digest != config_digest(config)? {
             return Err(SavedPlanError::Stale(
                 "env.toml, a variable or a file it copies changed since it was saved".into(),
             ));
-        }
-        for (address, image) in images {
-            let saved = self.images.get(&address.to_string());
-            if saved != Some(image) {
-                return Err(SavedPlanError::Stale(format!(
-                    "the sources of `{address}` changed since it was saved"
-                )));
-            }
         }
         // A plan made before the state file existed (serial 0) has no lineage to compare:
         // the file gets one when first written.
@@ -153,10 +130,57 @@ impl SavedPlan {
         }
         Ok(())
     }
+
+    /// Checks that what every change is made from is still what the plan shows: `fresh` is
+    /// the plan made now from the same env.toml and state. A known value the saved plan
+    /// promised that would now be different (an image tag, because its sources changed; a
+    /// file's content) makes the plan stale.
+    pub fn check_inputs(&self, fresh: &Plan) -> Result<(), SavedPlanError> {
+        for saved in &self.plan.changes {
+            let Some(promised) = &saved.after else {
+                continue;
+            };
+            let now = fresh
+                .changes
+                .iter()
+                .find(|change| change.instance == saved.instance)
+                .and_then(|change| change.after.as_ref());
+            let Some(now) = now else { continue };
+            if let Some(path) = first_difference(promised, now) {
+                return Err(SavedPlanError::Stale(format!(
+                    "`{path}` of {} is not what it was when it was saved (a file or source it is made from changed)",
+                    saved.instance
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Digest of env.toml's text, the project, the variables' values and the files copied
-/// into containers.
+/// The first known value of `promised` that `now` has otherwise.
+fn first_difference(promised: &Attributes, now: &Attributes) -> Option<String> {
+    for (name, value) in &promised.values {
+        let path = crate::attributes::Path::attribute(name);
+        match (value, now.values.get(name)) {
+            (Value::Map(then), Some(Value::Map(current))) => {
+                for (key, then) in then {
+                    let path = crate::attributes::Path::key(name, key);
+                    if !promised.is_unknown(&path) && current.get(key) != Some(then) {
+                        return Some(path.to_string());
+                    }
+                }
+            }
+            (then, current) => {
+                if !promised.is_unknown(&path) && current != Some(then) {
+                    return Some(path.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Digest of env.toml's text, the project and the variables' values.
 fn config_digest(config: &Config) -> Result<String, SavedPlanError> {
     let text = std::fs::read(&config.path).map_err(|source| SavedPlanError::Io {
         path: config.path.display().to_string(),
@@ -168,21 +192,6 @@ fn config_digest(config: &Config) -> Result<String, SavedPlanError> {
     hasher.update(config.project.as_bytes());
     for (name, variable) in &config.variables {
         hasher.update(format!("\0var.{name}={}", variable.value).as_bytes());
-    }
-    // Files copied into containers are part of the plan (their text is shown in it).
-    for resource in &config.resources {
-        if let Body::Service(service) = &resource.body {
-            for (target, source) in &service.files {
-                let path = config.root.join(source);
-                let content = std::fs::read(&path).map_err(|source| SavedPlanError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                hasher.update(format!("\0{}:{target}=", resource.address).as_bytes());
-                hasher.update((content.len() as u64).to_le_bytes());
-                hasher.update(&content);
-            }
-        }
     }
     Ok(format!("{:x}", hasher.finalize()))
 }

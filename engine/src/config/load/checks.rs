@@ -79,12 +79,12 @@ impl Loader<'_> {
                 Some(self.unknown_resource(&address.to_string()))
             }
             Reference::Attribute { address, attribute } => {
-                let known = address.kind.attributes();
+                let known = address.kind().schema().exports();
                 (!known.contains(&attribute.as_str())).then(|| Problem::UnknownAttribute {
                     address: address.to_string(),
                     attribute: attribute.clone(),
-                    known,
                     suggestion: did_you_mean(attribute, known.iter().copied()),
+                    known,
                 })
             }
         }

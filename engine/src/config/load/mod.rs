@@ -14,13 +14,16 @@ use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Diagnostics, Problem, did_you_mean};
+use super::duration;
 use super::model::{
-    Address, Body, Config, Health, ImageSource, Kind, Location, Output, Part, PortMapping,
-    Reference, Resource, Router, Service, Template, Value, Variable,
+    Address, Config, Location, Output, Part, PortMapping, Reference, Resource, Template, Value,
+    Variable,
 };
 use super::overrides::{Origin, Overrides};
 use super::template;
 use crate::graph::Graph;
+use crate::kind::Kind;
+use crate::kinds::registry;
 
 /// A value with its span in the source.
 type Node<'i> = Spanned<DeValue<'i>>;
@@ -28,8 +31,10 @@ type Node<'i> = Spanned<DeValue<'i>>;
 type Key<'i> = Spanned<DeString<'i>>;
 
 /// A problem was recorded; there is no value.
-struct Reported;
-type Checked<T> = Result<T, Reported>;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reported;
+/// A value read from env.toml, or [`Reported`].
+pub type Checked<T> = Result<T, Reported>;
 
 /// Resource, variable and output names: they become Docker names and DNS aliases.
 const NAME_PATTERN: &str = "[a-z][a-z0-9_-]*";
@@ -39,11 +44,6 @@ const PROJECT_PATTERN: &str = "[a-z][a-z0-9-]*";
 const OTHER_TABLES: [&str; 3] = ["project", "variable", "output"];
 /// The only address yoyoform publishes ports on (the network rule of this machine).
 const LOOPBACK: &str = "127.0.0.1";
-/// Port a service listens on inside the network when `port` is not given.
-const DEFAULT_SERVICE_PORT: u16 = 5000;
-/// Length of a secret when `length` is not given.
-const DEFAULT_SECRET_LENGTH: u32 = 32;
-const MAX_REPLICAS: i64 = 100;
 
 /// Reads, parses and checks the env file at `path`. Relative paths inside it (build
 /// contexts, files) are relative to its folder. On failure, every problem found.
@@ -173,7 +173,7 @@ impl<'s> Loader<'s> {
                 "project" => project = Some(self.project(node, overrides)),
                 "variable" => {}
                 "output" => outputs = self.outputs(node),
-                name => match Kind::parse(name) {
+                name => match registry().get(name) {
                     Some(kind) => {
                         for resource in self.resources(kind, node) {
                             match resource {
@@ -183,7 +183,7 @@ impl<'s> Loader<'s> {
                         }
                     }
                     None => {
-                        let kinds = Kind::ALL.iter().map(|kind| kind.as_str());
+                        let kinds = registry().names();
                         let suggestion = did_you_mean(name, kinds.chain(OTHER_TABLES));
                         self.report(
                             key.span(),
@@ -230,8 +230,11 @@ impl<'s> Loader<'s> {
             match key.get_ref().as_ref() {
                 "variable" => self.declared.variables.extend(names),
                 table => {
-                    if let Some(kind) = Kind::parse(table) {
-                        let addresses = names.map(|name| Address { kind, name });
+                    if let Some(kind) = registry().get(table) {
+                        let addresses = names.map(|name| Address {
+                            kind: kind.name(),
+                            name,
+                        });
                         self.declared.resources.extend(addresses);
                     }
                 }
@@ -259,6 +262,33 @@ impl<'s> Loader<'s> {
                 let body = self.table(node, &format!("{group}.{name}"));
                 name_ok?;
                 Ok((name, self.location(node.span().start), body?))
+            })
+            .collect()
+    }
+
+    // ----- resources -----
+
+    fn resources(&mut self, kind: &'static dyn Kind, node: &Node<'s>) -> Vec<Checked<Resource>> {
+        self.named_tables(node, kind.name(), "resource")
+            .into_iter()
+            .map(|entry| {
+                let (name, location, table) = entry?;
+                let address = Address {
+                    kind: kind.name(),
+                    name: name.to_owned(),
+                };
+                let depends_on = self.depends_on(table);
+                let settings = {
+                    let keys = kind.schema().keys;
+                    let mut reader = Table::resource(self, table, &address, keys, location);
+                    kind.load(&mut reader)
+                };
+                Ok(Resource {
+                    address,
+                    settings: settings?,
+                    depends_on: depends_on?,
+                    location,
+                })
             })
             .collect()
     }
@@ -447,9 +477,10 @@ impl<'s> Loader<'s> {
 }
 
 mod checks;
-mod resources;
+mod table;
 mod values;
 
+pub use table::{Table, required};
 use values::is_name;
 
 #[cfg(test)]

@@ -4,9 +4,12 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::resources::parse_duration;
 use super::*;
 use crate::config::overrides::Overrides;
+use crate::kinds::container::{Container, Health, ImageSource};
+use crate::kinds::router::RouterSettings;
+use crate::kinds::secret::SecretSettings;
+use crate::kinds::service::ServiceSettings;
 
 /// A folder with what env.toml snippets point at: build contexts with and without a
 /// Dockerfile, and a file to copy into a container.
@@ -312,11 +315,21 @@ fn positions_count_characters_and_fall_back_for_escapes() {
     );
 }
 
-fn address(kind: Kind, name: &str) -> Address {
-    Address {
-        kind,
-        name: name.to_owned(),
-    }
+fn address(text: &str) -> Address {
+    Address::parse(text).unwrap()
+}
+
+/// The settings `name`'s kind read, as the type they are.
+fn settings<'c, T: 'static>(config: &'c Config, name: &str) -> &'c T {
+    let resource = config
+        .resources
+        .iter()
+        .find(|resource| resource.address.name == name)
+        .unwrap();
+    let settings: &dyn std::any::Any = resource.settings.as_ref();
+    settings
+        .downcast_ref()
+        .unwrap_or_else(|| panic!("the settings of {}", resource.address))
 }
 
 fn template(text: &str) -> Template {
@@ -415,25 +428,16 @@ value = \"${router.edge.url}\"
             "router.edge"
         ]
     );
-    let body = |name: &str| {
-        &config
-            .resources
-            .iter()
-            .find(|r| r.address.name == name)
-            .unwrap()
-            .body
-    };
-    assert_eq!(body("jwt"), &Body::Secret { length: 32 });
-    assert_eq!(body("net"), &Body::Network);
+    assert_eq!(settings::<SecretSettings>(&config, "jwt").length, 32);
+    let api: &ServiceSettings = settings(&config, "api");
     assert_eq!(
-        body("api"),
-        &Body::Service(Service {
-            image: ImageSource::Build {
+        api.container,
+        Container {
+            image: Some(ImageSource::Build {
                 context: PathBuf::from("services/api"),
                 binary: Some("api".to_owned()),
-            },
-            network: Some(address(Kind::Network, "net")),
-            port: 5001,
+            }),
+            networks: vec![address("network.net")],
             env: BTreeMap::from([
                 ("JWT".to_owned(), template("${secret.jwt.value}")),
                 ("LABEL".to_owned(), template("${var.label}")),
@@ -452,18 +456,21 @@ value = \"${router.edge.url}\"
                     container: 5001
                 },
             ],
-            replicas: None,
+            volumes: BTreeMap::new(),
             command: Some(vec![template("--verbose"), template("${var.debug}")]),
-            health: Some(Some(Health {
+            health: Some(Health {
+                test: None,
                 interval_ms: 500,
                 timeout_ms: Health::DEFAULT.timeout_ms,
                 retries: Health::DEFAULT.retries,
                 start_period_ms: 120_000,
-            })),
-        })
+            }),
+            restart: "unless-stopped".to_owned(),
+        }
     );
+    assert_eq!((api.port, api.replicas), (5001, None));
     let api = &config.resources[2];
-    assert_eq!(api.depends_on, [address(Kind::Secret, "jwt")]);
+    assert_eq!(api.depends_on, [address("secret.jwt")]);
     assert_eq!(
         api.location,
         Location {
@@ -471,28 +478,29 @@ value = \"${router.edge.url}\"
             column: 1
         }
     );
-    match body("worker") {
-        Body::Service(worker) => {
-            assert_eq!(worker.image, ImageSource::Image("worker:1".to_owned()));
-            assert_eq!(worker.replicas, Some(3));
-            assert_eq!(worker.health, Some(None));
-            assert_eq!(worker.port, 5000);
-        }
-        other => panic!("{other:?}"),
-    }
+    let worker: &ServiceSettings = settings(&config, "worker");
     assert_eq!(
-        body("edge"),
-        &Body::Router(Router {
-            image: ImageSource::Build {
-                context: PathBuf::from("services/router"),
-                binary: None,
-            },
-            network: Some(address(Kind::Network, "net")),
-            listen: template("127.0.0.1:${var.port}"),
-            routes: BTreeMap::from([("/api".to_owned(), template("${service.api.url}"))]),
-            health: None,
+        worker.container.image,
+        Some(ImageSource::Image("worker:1".to_owned()))
+    );
+    assert_eq!(worker.replicas, Some(3));
+    assert_eq!(worker.container.health, None);
+    assert_eq!(worker.port, 5000);
+    let edge: &RouterSettings = settings(&config, "edge");
+    assert_eq!(
+        edge.container.image,
+        Some(ImageSource::Build {
+            context: PathBuf::from("services/router"),
+            binary: None,
         })
     );
+    assert_eq!(edge.container.networks, [address("network.net")]);
+    assert_eq!(edge.listen, template("127.0.0.1:${var.port}"));
+    assert_eq!(
+        edge.routes,
+        BTreeMap::from([("/api".to_owned(), template("${service.api.url}"))])
+    );
+    assert_eq!(edge.container.health, Some(Health::DEFAULT));
     assert_eq!(config.outputs["url"].value, template("${router.edge.url}"));
     assert!(!config.outputs["url"].sensitive);
 }
@@ -600,26 +608,6 @@ fn an_unreadable_file_is_one_problem() {
         problems.to_string(),
         "/nonexistent/env.toml: error: cannot read `/nonexistent/env.toml`: No such file or directory (os error 2)"
     );
-}
-
-#[test]
-fn durations() {
-    let table = [
-        ("500ms", Some(500)),
-        ("1s", Some(1_000)),
-        ("2m", Some(120_000)),
-        ("1h", Some(3_600_000)),
-        ("0s", Some(0)),
-        ("1", None),
-        ("s", None),
-        ("1 s", None),
-        ("1.5s", None),
-        ("-1s", None),
-        ("1d", None),
-    ];
-    for (text, expected) in table {
-        assert_eq!(parse_duration(text), expected, "{text:?}");
-    }
 }
 
 /// The repository's own env.toml declares the whole platform and is valid. Its build

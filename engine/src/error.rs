@@ -1,0 +1,103 @@
+//! The engine's one error type. Messages are lower-case and name the user's words in
+//! backticks; each variant says whose fault it is: the user's input, the backend's answer,
+//! or a bug in yoyoform (said as such, so it is reported rather than worked around).
+
+use std::path::PathBuf;
+
+use crate::graph::Cycle;
+use crate::plan::{Instance, SavedPlanError};
+
+/// What went wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Docker answered with an error, or a build step failed.
+    #[error(transparent)]
+    Docker(#[from] resources::Error),
+    /// The state file cannot be read, locked or written.
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    /// A saved plan cannot be used.
+    #[error(transparent)]
+    SavedPlan(#[from] SavedPlanError),
+    /// Resources that depend on each other in a circle.
+    #[error(transparent)]
+    Cycle(#[from] Cycle),
+    /// A local file a resource is made from cannot be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        /// The file, as env.toml names it.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// What went wrong with one instance.
+    #[error("{instance}: {error}")]
+    At {
+        /// The instance.
+        instance: Instance,
+        /// What went wrong.
+        error: Box<Error>,
+    },
+    /// Something a change is made from (a file, the sources of an image) is not what it
+    /// was when the plan was made; nothing was done.
+    #[error(
+        "`{path}` of {instance} changed since the plan was made (a file or source it is made from changed); nothing was done, run plan again"
+    )]
+    ChangedSincePlan {
+        /// The instance.
+        instance: Instance,
+        /// The attribute, e.g. `files["/etc/yoyo/users.json"]`.
+        path: String,
+    },
+    /// The sources of an image changed while it was being built.
+    #[error("the sources of `{address}` changed during the build; run plan again")]
+    SourcesMoved {
+        /// The resource.
+        address: String,
+    },
+    /// The backend holds an object under a name yoyoform wants, and nothing says
+    /// yoyoform made it: it is left alone.
+    #[error(
+        "a {object} named `{name}` exists and was not made by yoyoform for project `{project}`"
+    )]
+    NotOurs {
+        /// "container", "volume", ...
+        object: &'static str,
+        /// Its name.
+        name: String,
+        /// The project.
+        project: String,
+    },
+    /// A resource mounts a volume that is not there.
+    #[error("volume `{name}` that {instance} mounts does not exist")]
+    MissingVolume {
+        /// The mounting instance.
+        instance: Instance,
+        /// The volume's name.
+        name: String,
+    },
+    /// The state file records an instance of a kind this yoyoform does not know.
+    #[error("the state file records `{address}`, of a kind this yoyoform does not know")]
+    UnknownKind {
+        /// The recorded address.
+        address: String,
+    },
+    /// The backend cannot realise a kind.
+    #[error("`{kind}` resources cannot run on the {backend} backend")]
+    Unsupported {
+        /// The kind.
+        kind: &'static str,
+        /// The backend.
+        backend: &'static str,
+    },
+    /// A backend could not do what was asked, in its own words.
+    #[error("{0}")]
+    Backend(String),
+    /// What apply did differs from what the plan promised, or another broken promise of
+    /// the engine to itself. Never the user's fault.
+    #[error("bug in yoyoform: {0} (please report this)")]
+    Bug(String),
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

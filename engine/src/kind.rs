@@ -1,0 +1,389 @@
+//! The interface of a resource kind, and all the core knows of one.
+//!
+//! In the spirit of Terraform's provider protocol (validate, plan a change, read, apply) and
+//! of ripgrep's `Matcher` (few required methods, defaults for the rest). A kind is split in
+//! the two halves that protocol has:
+//!
+//! - [`Kind`]: what env.toml may say ([`Schema`]), reading and checking one table into
+//!   [`Settings`], and the plan rules ([`Kind::decide`], [`Kind::claims`]). Pure: no backend.
+//! - [`Driver`]: carrying a change out on one backend (read, create, update, replace,
+//!   delete), attributes in, attributes out. A kind offers one driver per backend it can
+//!   run on ([`Kind::on_docker`]); the [`Backend`](crate::backend::Backend) picks it.
+//!
+//! The loader, the graph, the planner, the renderer, apply's scheduler and destroy loop over
+//! the [registry](crate::kinds::registry) and never name a kind.
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use toml::de::DeValue;
+
+use crate::attributes::{Attributes, Path};
+use crate::backend::docker::DockerHost;
+use crate::config::load::{Checked, Table};
+use crate::config::model::{Address, Template};
+use crate::error::Error;
+use crate::plan::Instance;
+use crate::resolve::{Context, Resolved};
+
+/// The TOML type a key takes. The loader checks it before the kind reads the table, so a
+/// kind's reader only sees values of the declared type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    /// A string.
+    String,
+    /// An integer.
+    Integer,
+    /// A boolean.
+    Boolean,
+    /// A table.
+    Table,
+    /// An array.
+    Array,
+    /// A string (the short form) or a table (the long one).
+    StringOrTable,
+    /// A table, or `false` to turn the thing off (`true` is the same as leaving it out).
+    TableOrFalse,
+}
+
+impl Type {
+    /// What a message says was expected, with its article.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Type::String => "a string",
+            Type::Integer => "an integer",
+            Type::Boolean => "a boolean",
+            Type::Table => "a table",
+            Type::Array => "an array",
+            Type::StringOrTable => "a string or a table",
+            Type::TableOrFalse => "a table or `false`",
+        }
+    }
+
+    /// Whether `value` is of this type.
+    pub fn accepts(self, value: &DeValue) -> bool {
+        matches!(
+            (self, value),
+            (Type::String | Type::StringOrTable, DeValue::String(_))
+                | (Type::Integer, DeValue::Integer(_))
+                | (Type::Boolean | Type::TableOrFalse, DeValue::Boolean(_))
+                | (
+                    Type::Table | Type::StringOrTable | Type::TableOrFalse,
+                    DeValue::Table(_)
+                )
+                | (Type::Array, DeValue::Array(_))
+        )
+    }
+}
+
+/// One key a table takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    /// As written in env.toml.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: Type,
+    /// Whether the table must have it.
+    pub required: bool,
+}
+
+impl Key {
+    /// A key that may be left out.
+    pub const fn optional(name: &'static str, ty: Type) -> Key {
+        Key {
+            name,
+            ty,
+            required: false,
+        }
+    }
+
+    /// A key the table must have.
+    pub const fn required(name: &'static str, ty: Type) -> Key {
+        Key {
+            name,
+            ty,
+            required: true,
+        }
+    }
+}
+
+/// An attribute the core must know about: one others may reference
+/// (`${kind.name.attribute}`), or one only the backend can give (computed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attribute {
+    /// Its name.
+    pub name: &'static str,
+    /// Others may reference it.
+    pub exported: bool,
+    /// Unknown until apply creates the object (a Docker id, a generated secret); kept as
+    /// recorded while the object stays.
+    pub computed: bool,
+    /// Never printed; whatever is made from it is sensitive too.
+    pub sensitive: bool,
+}
+
+impl Attribute {
+    /// An exported attribute known from env.toml alone (a URL, a name).
+    pub const fn exported(name: &'static str) -> Attribute {
+        Attribute {
+            name,
+            exported: true,
+            computed: false,
+            sensitive: false,
+        }
+    }
+
+    /// An attribute only apply can give; not referenceable.
+    pub const fn computed(name: &'static str) -> Attribute {
+        Attribute {
+            name,
+            exported: false,
+            computed: true,
+            sensitive: false,
+        }
+    }
+
+    /// Makes it referenceable.
+    pub const fn and_exported(self) -> Attribute {
+        Attribute {
+            exported: true,
+            ..self
+        }
+    }
+
+    /// Makes it sensitive.
+    pub const fn and_sensitive(self) -> Attribute {
+        Attribute {
+            sensitive: true,
+            ..self
+        }
+    }
+}
+
+/// What a kind's table may hold and what the kind exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schema {
+    /// The keys of its table, besides `depends_on`, which every kind takes.
+    pub keys: &'static [Key],
+    /// Its exported and computed attributes.
+    pub attributes: &'static [Attribute],
+    /// What it is on the backend, for messages: "the container was removed outside
+    /// yoyoform".
+    pub object: &'static str,
+}
+
+impl Schema {
+    /// The attributes others may reference, in schema order.
+    pub fn exports(&self) -> Vec<&'static str> {
+        self.attributes
+            .iter()
+            .filter(|attribute| attribute.exported)
+            .map(|attribute| attribute.name)
+            .collect()
+    }
+
+    /// The attribute called `name`, if the schema lists it.
+    pub fn attribute(&self, name: &str) -> Option<&'static Attribute> {
+        self.attributes
+            .iter()
+            .find(|attribute| attribute.name == name)
+    }
+
+    /// The computed attributes.
+    pub fn computed(&self) -> impl Iterator<Item = &'static Attribute> + use<> {
+        self.attributes
+            .iter()
+            .filter(|attribute| attribute.computed)
+    }
+
+    /// The key called `name`, if the table takes it.
+    pub fn key(&self, name: &str) -> Option<&'static Key> {
+        self.keys.iter().find(|key| key.name == name)
+    }
+}
+
+/// One declared resource's settings, as its kind read them from its table. (`Any`: a
+/// kind's own tests look at its settings as the type they are.)
+pub trait Settings: Any + fmt::Debug + Send + Sync {
+    /// Every template in the settings, in a fixed order: their references are edges of the
+    /// graph.
+    fn templates(&self) -> Vec<&Template> {
+        Vec::new()
+    }
+
+    /// The resources named by bare address (`network = "network.platform"`): edges too.
+    fn references(&self) -> Vec<&Address> {
+        Vec::new()
+    }
+
+    /// `None`: one unindexed instance; `Some(n)`: instances `[0..n)`.
+    fn replicas(&self) -> Option<u32> {
+        None
+    }
+
+    /// The value of one of the kind's exported attributes that is not computed.
+    fn export(&self, cx: &Context<'_>, address: &Address, attribute: &str) -> Resolved;
+
+    /// What one instance should be: every attribute the driver needs to make it, with
+    /// unknown and sensitive values marked. Computed attributes are the core's business.
+    fn desired(&self, cx: &Context<'_>, instance: &Instance) -> Result<Attributes, Error>;
+}
+
+/// What the planner knows about one instance that exists, for [`Kind::decide`].
+#[derive(Debug, Clone, Copy)]
+pub struct Diff<'a> {
+    /// What it is now: as recorded, with what the backend really has put in.
+    pub before: &'a Attributes,
+    /// What env.toml wants.
+    pub after: &'a Attributes,
+    /// Where the two differ (computed attributes aside), or `after` is unknown.
+    pub changed: &'a BTreeSet<Path>,
+    /// Where the backend differs from the record (drift).
+    pub drifted: &'a BTreeSet<Path>,
+}
+
+/// How a kind carries out a difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing to do.
+    Keep,
+    /// Changed in place; `reason` is said in the plan.
+    Update {
+        /// Why, when the change does not come from env.toml.
+        reason: Option<&'static str>,
+    },
+    /// A new object for the old one.
+    Replace {
+        /// The new one is made (and healthy) before the old one goes.
+        create_before_destroy: bool,
+    },
+}
+
+/// A kind of resource: `network`, `service`, ...
+pub trait Kind: Send + Sync {
+    /// The table name in env.toml and the first part of addresses.
+    fn name(&self) -> &'static str;
+
+    /// Its keys and attributes.
+    fn schema(&self) -> &'static Schema;
+
+    /// Reads one `[kind.NAME]` table. Unknown keys, keys of the wrong type and missing
+    /// required keys were reported already; the table shows only the keys of the schema.
+    fn load(&self, table: &mut Table<'_, '_>) -> Checked<Box<dyn Settings>>;
+
+    /// The plan rule: what a difference between `before` and `after` means. By default
+    /// every change makes a new object, the old one going first.
+    fn decide(&self, diff: &Diff<'_>) -> Decision {
+        if diff.changed.is_empty() {
+            Decision::Keep
+        } else {
+            Decision::Replace {
+                create_before_destroy: false,
+            }
+        }
+    }
+
+    /// What an object with these attributes holds exclusively on its backend (a container
+    /// name, a host port), as `what:value` strings: a create waits for the deletion of an
+    /// object holding one of its claims.
+    fn claims(&self, _attributes: &Attributes) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Its implementation on a Docker daemon, if it has one.
+    fn on_docker(&self, _host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
+        None
+    }
+}
+
+/// An instance as the state file recorded it, for a driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The backend's ids of its objects (a container id), first the main one.
+    pub ids: Vec<String>,
+    /// Its attributes, every value known.
+    pub attributes: Attributes,
+}
+
+impl From<&state::ResourceState> for Recorded {
+    fn from(recorded: &state::ResourceState) -> Self {
+        Recorded {
+            ids: recorded.docker_ids.clone(),
+            attributes: Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes),
+        }
+    }
+}
+
+/// What a driver made: the ids to record and the attributes as the backend now has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The backend's ids of the objects made.
+    pub ids: Vec<String>,
+    /// The attributes, the computed ones filled in; checked against the plan.
+    pub attributes: Attributes,
+}
+
+/// What a driver is told about the change it carries out.
+pub struct Work<'a> {
+    /// The instance.
+    pub instance: &'a Instance,
+    /// The project: names and labels.
+    pub project: &'a str,
+    /// The folder env.toml's relative paths start from.
+    pub root: &'a FsPath,
+    /// The labels every object made for the instance carries: the project, the address
+    /// and a hash of the planned attributes.
+    pub labels: &'a BTreeMap<String, String>,
+    /// For a deletion: it makes way for the instance's replacement (the old one first), so
+    /// what outlives an instance (a data volume) stays.
+    pub for_replacement: bool,
+    /// Says what a long step is doing (an image build), for the person watching.
+    pub progress: &'a (dyn Fn(String) + Send + Sync),
+}
+
+/// Carrying out changes of one kind on one backend. Attributes in, attributes out: a
+/// driver never sees env.toml or the graph.
+#[async_trait::async_trait]
+pub trait Driver: Send + Sync {
+    /// What the backend has for a recorded instance, in the kind's attributes (the record
+    /// with what really differs put in); `None` when it is gone. By default there is no
+    /// object to read and the record stands.
+    async fn read(&self, recorded: &Recorded) -> Result<Option<Attributes>, Error> {
+        Ok(Some(recorded.attributes.clone()))
+    }
+
+    /// Makes the instance from its planned attributes (every value known).
+    async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error>;
+
+    /// Changes the instance in place. Only called when [`Kind::decide`] said `Update`.
+    async fn update(
+        &self,
+        work: &Work<'_>,
+        _prior: &Recorded,
+        _planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        Err(Error::Bug(format!(
+            "{} was planned as an update in place, which its kind cannot do",
+            work.instance
+        )))
+    }
+
+    /// Replaces the instance, the new one first. Only called when [`Kind::decide`] said
+    /// so; by default create, then delete.
+    async fn replace(
+        &self,
+        work: &Work<'_>,
+        prior: &Recorded,
+        planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        let applied = self.create(work, planned).await?;
+        self.delete(work, prior).await?;
+        Ok(applied)
+    }
+
+    /// Removes the instance; one already gone counts as removed.
+    async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error>;
+}

@@ -1,0 +1,536 @@
+//! The Docker driver of every container kind: a container made from its planned
+//! attributes alone (see the table in [`super`]). What a kind adds (its own image, a data
+//! volume, running to completion) comes in through its [`Hooks`].
+
+use std::collections::BTreeMap;
+use std::path::Path as FsPath;
+use std::sync::Arc;
+use std::time::Duration;
+
+use resources::Docker;
+use resources::container::{ContainerActual, ContainerSpec, HealthSpec, HealthTimings};
+use resources::labels::Labels;
+
+use super::{build_tag, file_content, read_file};
+use crate::attributes::{Attributes, Path};
+use crate::backend::docker::DockerHost;
+use crate::config::duration;
+use crate::error::Error;
+use crate::kind::{Applied, Driver, Recorded, Work};
+
+/// How long a container may take to become healthy.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a job may run.
+const JOB_TIMEOUT: Duration = Duration::from_secs(3_600);
+/// How long a container has to finish what it is doing after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// What a container kind adds to the driver.
+#[async_trait::async_trait]
+pub trait Hooks: Send + Sync {
+    /// Makes the image `tag` the container runs, which Docker does not have. By default:
+    /// built from the planned `build`, or pulled.
+    async fn make_image(
+        &self,
+        host: &DockerHost,
+        work: &Work<'_>,
+        planned: &Attributes,
+        tag: &str,
+    ) -> Result<(), Error> {
+        build_or_pull(host, work, planned, tag).await
+    }
+
+    /// Runs before the container is made (a replacement's new one included).
+    async fn before_create(
+        &self,
+        _docker: &Docker,
+        _work: &Work<'_>,
+        _planned: &Attributes,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Runs once the container is gone for good (not when it makes way for a new one).
+    async fn after_delete(
+        &self,
+        _docker: &Docker,
+        _work: &Work<'_>,
+        _prior: &Recorded,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// A container that runs to completion (a job): apply waits for it to exit 0, and once
+    /// done it stays done.
+    fn runs_to_completion(&self) -> bool {
+        false
+    }
+}
+
+/// The hooks of a container kind that adds nothing.
+pub struct Plain;
+
+impl Hooks for Plain {}
+
+/// Makes containers on one Docker daemon.
+pub struct DockerContainer {
+    host: Arc<DockerHost>,
+    hooks: Box<dyn Hooks>,
+}
+
+impl DockerContainer {
+    /// The driver of a container kind with these hooks.
+    pub fn new(host: &Arc<DockerHost>, hooks: impl Hooks + 'static) -> Self {
+        DockerContainer {
+            host: host.clone(),
+            hooks: Box::new(hooks),
+        }
+    }
+
+    /// Everything before the container is made: the spec, the image, the kind's own
+    /// preparation, its volumes checked.
+    async fn prepare(&self, work: &Work<'_>, planned: &Attributes) -> Result<ContainerSpec, Error> {
+        let spec = spec(work, planned)?;
+        self.ensure_image(work, planned).await?;
+        let docker = self.host.docker().await?;
+        self.hooks.before_create(docker, work, planned).await?;
+        for (volume, _) in &spec.volumes {
+            check_volume(docker, work, volume).await?;
+        }
+        Ok(spec)
+    }
+
+    /// Makes the planned image unless Docker has it; replicas share one build.
+    async fn ensure_image(&self, work: &Work<'_>, planned: &Attributes) -> Result<(), Error> {
+        let tag = planned.get_text("image").unwrap_or_default();
+        let _held = self.host.image_lock(tag).await;
+        let docker = self.host.docker().await?;
+        if resources::image::exists(docker, tag).await? {
+            return Ok(());
+        }
+        self.hooks.make_image(&self.host, work, planned, tag).await
+    }
+
+    /// Makes the container and waits for it: healthy, or (a job) exited 0. A container
+    /// that fails is removed again, so nothing half-made is left.
+    /// Its restart policy is given once it is up: one that fails as it starts is reported,
+    /// not retried by Docker for ever.
+    async fn start(
+        &self,
+        docker: &Docker,
+        work: &Work<'_>,
+        spec: &ContainerSpec,
+        planned: &Attributes,
+    ) -> Result<String, Error> {
+        clear_leftover(docker, work, &spec.name).await?;
+        let id = resources::container::create(docker, spec).await?;
+        let waited = if self.hooks.runs_to_completion() {
+            resources::container::wait_exit(docker, &id, JOB_TIMEOUT).await
+        } else {
+            let restart = planned.get_text("restart").unwrap_or("no");
+            let healthy = resources::container::wait_healthy(docker, &id, HEALTH_TIMEOUT, |_| {});
+            match healthy.await {
+                Ok(()) if restart != "no" => {
+                    resources::container::set_restart_policy(docker, &id, restart).await
+                }
+                other => other,
+            }
+        };
+        if let Err(error) = waited {
+            let _ = resources::container::remove(docker, &id).await;
+            return Err(error.into());
+        }
+        Ok(id)
+    }
+
+    /// What was made, as Docker has it now.
+    async fn applied(
+        &self,
+        docker: &Docker,
+        planned: &Attributes,
+        id: String,
+    ) -> Result<Applied, Error> {
+        let mut attributes = planned.clone();
+        attributes.text("id", id.clone());
+        // A job's container has exited: there is nothing running to read back.
+        if !self.hooks.runs_to_completion() {
+            let actual = resources::container::inspect(docker, &id)
+                .await?
+                .ok_or_else(|| resources::Error::Vanished {
+                    container: id.clone(),
+                })?;
+            attributes = observed(&attributes, &actual);
+        }
+        Ok(Applied {
+            ids: vec![id],
+            attributes,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Driver for DockerContainer {
+    async fn read(&self, recorded: &Recorded) -> Result<Option<Attributes>, Error> {
+        if self.hooks.runs_to_completion() {
+            return Ok(Some(recorded.attributes.clone()));
+        }
+        let docker = self.host.docker().await?;
+        let id = recorded.ids.first().map_or("", String::as_str);
+        let actual = resources::container::inspect(docker, id).await?;
+        Ok(actual.map(|actual| observed(&recorded.attributes, &actual)))
+    }
+
+    async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {
+        let spec = self.prepare(work, planned).await?;
+        let docker = self.host.docker().await?;
+        let id = self.start(docker, work, &spec, planned).await?;
+        self.applied(docker, planned, id).await
+    }
+
+    async fn update(
+        &self,
+        _work: &Work<'_>,
+        prior: &Recorded,
+        planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        // The one change in place: starting a stopped container.
+        let docker = self.host.docker().await?;
+        let id = prior.ids.first().cloned().unwrap_or_default();
+        resources::container::start(docker, &id).await?;
+        resources::container::wait_healthy(docker, &id, HEALTH_TIMEOUT, |_| {}).await?;
+        self.applied(docker, planned, id).await
+    }
+
+    /// The new one first: the old one is renamed out of the way, the new one starts under
+    /// the name and must be healthy, then the old one is stopped gracefully and removed.
+    /// Should the new one fail, the old one gets its name back and keeps running.
+    async fn replace(
+        &self,
+        work: &Work<'_>,
+        prior: &Recorded,
+        planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        let spec = self.prepare(work, planned).await?;
+        let docker = self.host.docker().await?;
+        let mut old = None;
+        if let Some(id) = prior.ids.first() {
+            let parked = format!("{}-replaced-{}", spec.name, short(id));
+            match resources::container::rename(docker, id, &parked).await {
+                Ok(()) => old = Some(id.clone()),
+                // Already gone: nothing to keep running meanwhile.
+                Err(_) => resources::container::stop_and_remove(docker, id, STOP_GRACE).await?,
+            }
+        }
+        match self.start(docker, work, &spec, planned).await {
+            Ok(id) => {
+                if let Some(old) = &old {
+                    resources::container::stop_and_remove(docker, old, STOP_GRACE).await?;
+                }
+                self.applied(docker, planned, id).await
+            }
+            Err(error) => {
+                if let Some(old) = &old {
+                    let _ = resources::container::rename(docker, old, &spec.name).await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
+        let docker = self.host.docker().await?;
+        if let Some(id) = prior.ids.first() {
+            resources::container::stop_and_remove(docker, id, STOP_GRACE).await?;
+        }
+        if !work.for_replacement {
+            self.hooks.after_delete(docker, work, prior).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The record with what Docker really has put in, for the attributes Docker reports:
+/// the image, the values of the declared env keys, the networks, whether it runs.
+/// Docker's own additions (env of the image, its defaults) are not compared, so they
+/// never make a perpetual difference.
+fn observed(recorded: &Attributes, actual: &ContainerActual) -> Attributes {
+    let mut attributes = recorded.clone();
+    if attributes.get_text("image").is_some() {
+        attributes.text("image", actual.image.clone());
+    }
+    if let Some(env) = recorded.get_map("env") {
+        let now = env
+            .keys()
+            .map(|key| {
+                let value = actual.env.get(key).cloned().unwrap_or_default();
+                (key.clone(), value)
+            })
+            .collect();
+        attributes.map("env", now);
+    }
+    if let Some(declared) = recorded.get_list("networks") {
+        // Declared ones in their order while attached, then any other it was put on.
+        let attached = |name: &String| actual.networks.contains_key(name);
+        let mut networks: Vec<String> = declared.iter().filter(|n| attached(n)).cloned().collect();
+        networks.extend(
+            actual
+                .networks
+                .keys()
+                .filter(|name| !declared.contains(name))
+                .cloned(),
+        );
+        attributes.list("networks", networks);
+    }
+    if attributes.get_text("running").is_some() {
+        attributes.text("running", actual.running.to_string());
+    }
+    if attributes.get_text("restart").is_some() {
+        attributes.text("restart", actual.restart_policy.clone());
+    }
+    attributes
+}
+
+/// The container the planned attributes describe.
+fn spec(work: &Work<'_>, planned: &Attributes) -> Result<ContainerSpec, Error> {
+    let text = |name: &str| planned.get_text(name).unwrap_or_default().to_owned();
+    let mut files = BTreeMap::new();
+    let contents = planned.get_map("files").cloned().unwrap_or_default();
+    for (target, source) in planned.get_map("file_sources").into_iter().flatten() {
+        let bytes = read_file(work.root, FsPath::new(source))?;
+        // The plan showed this content; a file changed since must not slip in unseen.
+        if contents.get(target) != Some(&file_content(&bytes)) {
+            return Err(Error::ChangedSincePlan {
+                instance: work.instance.clone(),
+                path: Path::key("files", target).to_string(),
+            });
+        }
+        files.insert(target.clone(), bytes);
+    }
+    let ports = planned
+        .get_list("ports")
+        .unwrap_or_default()
+        .iter()
+        .map(|mapping| parse_port(mapping))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let volumes = planned
+        .get_map("volumes")
+        .into_iter()
+        .flatten()
+        .map(|(target, volume)| (volume.clone(), target.clone()))
+        .collect();
+    Ok(ContainerSpec {
+        name: text("name"),
+        image: text("image"),
+        env: planned.get_map("env").cloned().unwrap_or_default(),
+        files,
+        ports,
+        command: planned.get_list("command").map(<[String]>::to_vec),
+        networks: planned.get_list("networks").unwrap_or_default().to_vec(),
+        aliases: vec![text("host")],
+        labels: work.labels.clone(),
+        health: Some(health(planned)?),
+        volumes,
+    })
+}
+
+/// `127.0.0.1:HOST:CONTAINER` → `(HOST, CONTAINER)`.
+fn parse_port(mapping: &str) -> Result<(u16, u16), Error> {
+    let fields: Vec<&str> = mapping.split(':').collect();
+    match fields.as_slice() {
+        ["127.0.0.1", host, container] => match (host.parse(), container.parse()) {
+            (Ok(host), Ok(container)) => Ok((host, container)),
+            _ => Err(Error::Bug(format!(
+                "planned port `{mapping}` is not numbers"
+            ))),
+        },
+        _ => Err(Error::Bug(format!(
+            "planned port `{mapping}` is not on 127.0.0.1"
+        ))),
+    }
+}
+
+/// The health check the planned `health` and `health_test` describe.
+fn health(planned: &Attributes) -> Result<HealthSpec, Error> {
+    let Some(timings) = planned.get_map("health") else {
+        return Ok(HealthSpec::Disabled);
+    };
+    let duration = |key: &str| {
+        timings
+            .get(key)
+            .and_then(|text| duration::parse(text))
+            .map(Duration::from_millis)
+            .ok_or_else(|| Error::Bug(format!("planned health `{key}` is not a duration")))
+    };
+    let timings = HealthTimings {
+        interval: Some(duration("interval")?),
+        timeout: Some(duration("timeout")?),
+        retries: timings.get("retries").and_then(|text| text.parse().ok()),
+        start_period: Some(duration("start_period")?),
+    };
+    Ok(match planned.get_list("health_test") {
+        Some(test) => HealthSpec::Command(test.to_vec(), timings),
+        None => HealthSpec::Timings(timings),
+    })
+}
+
+/// A volume the container mounts must be there, and made by yoyoform for this project:
+/// Docker would otherwise make a missing one (unlabelled) or mount someone else's.
+async fn check_volume(docker: &Docker, work: &Work<'_>, name: &str) -> Result<(), Error> {
+    match resources::volume::inspect(docker, name).await? {
+        None => Err(Error::MissingVolume {
+            instance: work.instance.clone(),
+            name: name.to_owned(),
+        }),
+        Some(volume) if ours(&volume.labels, work.project) => Ok(()),
+        Some(_) => Err(Error::NotOurs {
+            object: "volume",
+            name: name.to_owned(),
+            project: work.project.to_owned(),
+        }),
+    }
+}
+
+/// A container left with this name by an interrupted apply of this project is ours to
+/// remove; anyone else's is not.
+async fn clear_leftover(docker: &Docker, work: &Work<'_>, name: &str) -> Result<(), Error> {
+    let Some(existing) = resources::container::inspect(docker, name).await? else {
+        return Ok(());
+    };
+    if !ours(&existing.labels, work.project) {
+        return Err(Error::NotOurs {
+            object: "container",
+            name: name.to_owned(),
+            project: work.project.to_owned(),
+        });
+    }
+    resources::container::stop_and_remove(docker, &existing.id, STOP_GRACE).await?;
+    Ok(())
+}
+
+/// Whether labels say yoyoform made the object for `project`.
+pub fn ours(labels: &BTreeMap<String, String>, project: &str) -> bool {
+    labels.get(resources::labels::PROJECT).map(String::as_str) == Some(project)
+}
+
+/// Builds the planned image from its `build`, or pulls it when it has none.
+async fn build_or_pull(
+    host: &DockerHost,
+    work: &Work<'_>,
+    planned: &Attributes,
+    tag: &str,
+) -> Result<(), Error> {
+    let docker = host.docker().await?;
+    let Some(build) = planned.get_map("build") else {
+        resources::image::pull(docker, tag).await?;
+        return Ok(());
+    };
+    let context = FsPath::new(build.get("context").map_or("", String::as_str));
+    let binary = build.get("binary").map(String::as_str);
+    (work.progress)(format!("Building image {tag}..."));
+    let folder = work.root.join(context);
+    if let Some(binary) = binary {
+        let _cargo = host.cargo_lock().await;
+        resources::binary::build_static(binary, &folder).await?;
+    }
+    let address = work.instance.resource.to_string();
+    let labels = Labels::new(work.project).address(&address).build();
+    resources::image::build(docker, tag, &folder, &labels).await?;
+    // The tag names the sources as they were at plan time (apply checked that before
+    // starting); an image built from anything else would carry a lie under that tag for
+    // good. So they are hashed again once it is built.
+    let again = build_tag(
+        work.project,
+        &work.instance.resource,
+        work.root,
+        context,
+        binary,
+    )?;
+    if again != tag {
+        let _ = resources::image::remove(docker, tag).await;
+        return Err(Error::SourcesMoved { address });
+    }
+    Ok(())
+}
+
+/// The first 12 characters of a Docker id, as `docker ps` shows it.
+pub fn short(id: &str) -> String {
+    id.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actual(running: bool, networks: &[&str]) -> ContainerActual {
+        ContainerActual {
+            id: "c0ffee".into(),
+            name: "p-api".into(),
+            image: "api:2".into(),
+            image_id: "sha256:1".into(),
+            env: [
+                ("A".to_string(), "9".to_string()),
+                ("PATH".into(), "/bin".into()),
+            ]
+            .into(),
+            labels: BTreeMap::new(),
+            command: None,
+            running,
+            status: "running".into(),
+            exit_code: Some(0),
+            health: None,
+            health_check: None,
+            ports: vec![],
+            networks: networks
+                .iter()
+                .map(|name| (name.to_string(), vec![]))
+                .collect(),
+            restart_count: 0,
+            restart_policy: "no".into(),
+        }
+    }
+
+    #[test]
+    fn observed_puts_in_what_docker_reports_for_what_is_declared() {
+        let mut recorded = Attributes::default();
+        recorded.text("image", "api:1");
+        recorded.map("env", [("A".to_string(), "1".to_string())].into());
+        recorded.list("networks", vec!["p-a".into(), "p-b".into()]);
+        recorded.text("running", "true");
+        recorded.text("name", "p-api");
+        let seen = observed(&recorded, &actual(false, &["p-b", "bridge"]));
+        assert_eq!(seen.get_text("image"), Some("api:2"));
+        // Docker's own PATH is not declared: not compared.
+        assert_eq!(seen.get_map("env").unwrap().len(), 1);
+        assert_eq!(seen.get_map("env").unwrap()["A"], "9");
+        assert_eq!(seen.get_list("networks").unwrap(), ["p-b", "bridge"]);
+        assert_eq!(seen.get_text("running"), Some("false"));
+        assert_eq!(seen.get_text("name"), Some("p-api"));
+        // Nothing declared about networks or running: nothing read.
+        let mut bare = Attributes::default();
+        bare.text("image", "api:2");
+        assert_eq!(observed(&bare, &actual(true, &["bridge"])), bare);
+    }
+
+    #[test]
+    fn planned_ports_and_health_become_the_spec() {
+        assert_eq!(parse_port("127.0.0.1:8080:5000").unwrap(), (8080, 5000));
+        assert!(parse_port("0.0.0.0:8080:5000").is_err());
+        let mut planned = Attributes::default();
+        planned.text("health", "none");
+        assert_eq!(health(&planned).unwrap(), HealthSpec::Disabled);
+        let mut timings = Attributes::default();
+        super::super::set_health(&mut timings, Some(&super::super::Health::DEFAULT));
+        let expected = HealthTimings {
+            interval: Some(Duration::from_secs(1)),
+            timeout: Some(Duration::from_secs(3)),
+            retries: Some(3),
+            start_period: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(health(&timings).unwrap(), HealthSpec::Timings(expected));
+        timings.list("health_test", vec!["check".into()]);
+        assert_eq!(
+            health(&timings).unwrap(),
+            HealthSpec::Command(vec!["check".into()], expected)
+        );
+    }
+}

@@ -1,0 +1,538 @@
+//! What every container kind shares: the keys that say how a container is made (its image,
+//! env, files, ports, networks, volumes, command, health check, restart policy), reading
+//! them from a table, the attributes a container is planned with, and the plan rules of a
+//! container. `service`, `job`, `redis` and `router` are presets over it; [`docker`] makes
+//! a container from its planned attributes alone.
+//!
+//! The attributes of a container, as plans and the state file show them:
+//!
+//! | attribute | what |
+//! |---|---|
+//! | `name` | `<project>-<name>[-<i>]` |
+//! | `image` | the image reference; for a build, `<project>-<name>:<hash of its inputs>` |
+//! | `build` | `{ context, binary }` when the image is built here |
+//! | `host` | the name other containers reach it by, on each of its networks |
+//! | `networks` | the networks it joins, by name |
+//! | `env`, `command` | its environment and the arguments after the entrypoint |
+//! | `files`, `file_sources` | container path → content (a digest for binary files), and → the local file |
+//! | `ports` | published ports, `127.0.0.1:HOST:CONTAINER` |
+//! | `volumes` | container path → volume name |
+//! | `health`, `health_test` | the health check's timings (or `none`) and its command, when not the image's |
+//! | `restart` | Docker's restart policy |
+//! | `running` | `true` for a container that stays up (not a job) |
+
+pub mod docker;
+
+use std::collections::BTreeMap;
+use std::path::{Path as FsPath, PathBuf};
+
+use sha2::Digest;
+
+use crate::attributes::Attributes;
+use crate::config::diagnostic::Problem;
+use crate::config::duration;
+use crate::config::model::{Address, PortMapping, Template};
+use crate::config::{Checked, Reported, Table, required};
+use crate::error::Error;
+use crate::kind::{Decision, Diff, Key, Type};
+use crate::plan::Instance;
+use crate::resolve::Context;
+
+/// The keys container kinds take; each kind's schema lists the ones that apply to it.
+pub mod keys {
+    use super::{Key, Type};
+
+    /// `build = "dir"` or `build = { context = "dir", binary = "crate" }`.
+    pub const BUILD: Key = Key::optional("build", Type::StringOrTable);
+    /// `image = "name:tag"`: an existing image.
+    pub const IMAGE: Key = Key::optional("image", Type::String);
+    /// `network = "network.NAME"`.
+    pub const NETWORK: Key = Key::optional("network", Type::String);
+    /// `networks = ["network.a", "network.b"]`.
+    pub const NETWORKS: Key = Key::optional("networks", Type::Array);
+    /// `env = { NAME = "value" }`.
+    pub const ENV: Key = Key::optional("env", Type::Table);
+    /// `files = { "/container/path" = "local/file" }`.
+    pub const FILES: Key = Key::optional("files", Type::Table);
+    /// `ports = ["127.0.0.1:HOST:CONTAINER"]`.
+    pub const PORTS: Key = Key::optional("ports", Type::Array);
+    /// `volumes = { "/container/path" = "volume.NAME" }`.
+    pub const VOLUMES: Key = Key::optional("volumes", Type::Table);
+    /// `command = ["arg", ...]`: the arguments after the image's entrypoint.
+    pub const COMMAND: Key = Key::optional("command", Type::Array);
+    /// `health = { test, interval, timeout, retries, start_period }` or `health = false`.
+    pub const HEALTH: Key = Key::optional("health", Type::TableOrFalse);
+    /// `restart = "no" | "on-failure" | "unless-stopped"`.
+    pub const RESTART: Key = Key::optional("restart", Type::String);
+}
+
+/// The keys of `build = { ... }`.
+const BUILD_KEYS: &[Key] = &[
+    Key::required("context", Type::String),
+    Key::optional("binary", Type::String),
+];
+
+/// The keys of `health = { ... }`.
+const HEALTH_KEYS: &[Key] = &[
+    Key::optional("test", Type::Array),
+    Key::optional("interval", Type::String),
+    Key::optional("timeout", Type::String),
+    Key::optional("retries", Type::Integer),
+    Key::optional("start_period", Type::String),
+];
+
+/// The restart policies env.toml may ask for (Docker's names).
+pub const RESTART_POLICIES: &[&str] = &["no", "on-failure", "unless-stopped"];
+
+/// Where a container's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    /// Built from a context folder of this repository (relative to env.toml's folder).
+    Build {
+        /// The context folder holding the Dockerfile.
+        context: PathBuf,
+        /// A cargo binary built statically and copied into the context first.
+        binary: Option<String>,
+    },
+    /// An existing image, pulled when absent.
+    Image(String),
+}
+
+/// A health check: Docker runs `test` (or the image's own check) with these timings;
+/// durations in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// The command, when not the image's own (`HEALTHCHECK` of its Dockerfile).
+    pub test: Option<Vec<String>>,
+    /// Between checks.
+    pub interval_ms: u64,
+    /// For one check.
+    pub timeout_ms: u64,
+    /// Failures before unhealthy.
+    pub retries: u32,
+    /// Grace period after start.
+    pub start_period_ms: u64,
+}
+
+impl Health {
+    /// Timings for what a `health` table leaves out: quick checks, since everything runs
+    /// on one machine and `apply` waits for them.
+    pub const DEFAULT: Health = Health {
+        test: None,
+        interval_ms: 1_000,
+        timeout_ms: 3_000,
+        retries: 3,
+        start_period_ms: 30_000,
+    };
+}
+
+/// What a container kind's table says about the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    /// `build` or `image`; `None` for a kind that makes its own image (Redis).
+    pub image: Option<ImageSource>,
+    /// The networks it joins.
+    pub networks: Vec<Address>,
+    /// Environment variables.
+    pub env: BTreeMap<String, Template>,
+    /// Container path → local file (relative to env.toml's folder).
+    pub files: BTreeMap<String, PathBuf>,
+    /// Published ports.
+    pub ports: Vec<PortMapping>,
+    /// Container path → the volume mounted there.
+    pub volumes: BTreeMap<String, Address>,
+    /// Arguments after the entrypoint.
+    pub command: Option<Vec<Template>>,
+    /// The health check; `None` for none at all (`health = false`).
+    pub health: Option<Health>,
+    /// Docker's restart policy.
+    pub restart: String,
+}
+
+impl Container {
+    /// Reads the container keys the table's kind takes. `default_restart` is what a
+    /// missing `restart` key means for the kind.
+    pub fn read(table: &mut Table<'_, '_>, default_restart: &str) -> Checked<Container> {
+        let image = if table.takes(keys::IMAGE.name) {
+            Some(image_source(table).map(Some))
+        } else {
+            None
+        };
+        let networks = networks(table);
+        let env = table.template_map("env", env_key_problem);
+        let files = table.files("files");
+        let ports = table.ports("ports");
+        let volumes = table.mounts("volumes", "volume");
+        let command = table.templates("command");
+        let health = health(table);
+        let restart = table.choice("restart", RESTART_POLICIES);
+        Ok(Container {
+            image: image.transpose()?.flatten(),
+            networks: networks?,
+            env: env?.unwrap_or_default(),
+            files: files?.unwrap_or_default(),
+            ports: ports?.unwrap_or_default(),
+            volumes: volumes?.unwrap_or_default(),
+            command: command?,
+            health: health?,
+            restart: restart?.unwrap_or_else(|| default_restart.to_owned()),
+        })
+    }
+
+    /// Every template, in a fixed order.
+    pub fn templates(&self) -> Vec<&Template> {
+        self.env
+            .values()
+            .chain(self.command.iter().flatten())
+            .collect()
+    }
+
+    /// The resources it names by address: its networks and volumes.
+    pub fn references(&self) -> Vec<&Address> {
+        self.networks.iter().chain(self.volumes.values()).collect()
+    }
+
+    /// The image reference: for a build, a tag from the hash of its inputs, so unchanged
+    /// sources mean the same tag (no rebuild, no replacement). Worked out once for all
+    /// instances of the resource.
+    pub fn image(&self, cx: &Context<'_>, address: &Address) -> Result<String, Error> {
+        match &self.image {
+            Some(ImageSource::Image(image)) => Ok(image.clone()),
+            Some(ImageSource::Build { context, binary }) => cx.shared(address, "image", || {
+                build_tag(cx.project(), address, cx.root(), context, binary.as_deref())
+            }),
+            None => Err(Error::Bug(format!("{address} has no image source"))),
+        }
+    }
+
+    /// The attributes of one instance, running `image`. `stays_up`: a container that
+    /// should be running (every kind but a job).
+    pub fn desired(
+        &self,
+        cx: &Context<'_>,
+        instance: &Instance,
+        image: String,
+        stays_up: bool,
+    ) -> Result<Attributes, Error> {
+        let mut attributes = Attributes::default();
+        attributes.text("name", cx.object_name(instance));
+        attributes.text("image", image);
+        if let Some(ImageSource::Build { context, binary }) = &self.image {
+            let mut build = BTreeMap::new();
+            build.insert("context".to_owned(), context.display().to_string());
+            if let Some(binary) = binary {
+                build.insert("binary".to_owned(), binary.clone());
+            }
+            attributes.map("build", build);
+        }
+        attributes.text("host", &instance.resource.name);
+        if !self.networks.is_empty() {
+            let mut names = Vec::new();
+            for network in &self.networks {
+                names.push(cx.attribute(network, "name"));
+            }
+            attributes.resolved_list("networks", names);
+        }
+        for (key, template) in &self.env {
+            attributes.resolved_entry("env", key, cx.template(template));
+        }
+        if !self.files.is_empty() {
+            let mut contents = BTreeMap::new();
+            let mut sources = BTreeMap::new();
+            for (target, source) in &self.files {
+                let bytes = read_file(cx.root(), source)?;
+                contents.insert(target.clone(), file_content(&bytes));
+                sources.insert(target.clone(), source.display().to_string());
+            }
+            attributes.map("files", contents);
+            attributes.map("file_sources", sources);
+        }
+        if !self.ports.is_empty() {
+            let ports = self.ports.iter().map(port_text).collect();
+            attributes.list("ports", ports);
+        }
+        for (target, volume) in &self.volumes {
+            attributes.resolved_entry("volumes", target, cx.attribute(volume, "name"));
+        }
+        if let Some(command) = &self.command {
+            let items = command.iter().map(|item| cx.template(item)).collect();
+            attributes.resolved_list("command", items);
+        }
+        set_health(&mut attributes, self.health.as_ref());
+        attributes.text("restart", &self.restart);
+        if stays_up {
+            attributes.text("running", "true");
+        }
+        Ok(attributes)
+    }
+}
+
+/// The health attributes: `health` (timings, or `none`) and `health_test`.
+pub fn set_health(attributes: &mut Attributes, health: Option<&Health>) {
+    let Some(health) = health else {
+        attributes.text("health", "none");
+        return;
+    };
+    let timings = BTreeMap::from([
+        ("interval".to_owned(), duration::format(health.interval_ms)),
+        ("timeout".to_owned(), duration::format(health.timeout_ms)),
+        ("retries".to_owned(), health.retries.to_string()),
+        (
+            "start_period".to_owned(),
+            duration::format(health.start_period_ms),
+        ),
+    ]);
+    attributes.map("health", timings);
+    if let Some(test) = &health.test {
+        attributes.list("health_test", test.clone());
+    }
+}
+
+/// A published port as attributes write it.
+pub fn port_text(port: &PortMapping) -> String {
+    format!("127.0.0.1:{}:{}", port.host, port.container)
+}
+
+/// The plan rule of a container: starting a stopped one is the one change in place;
+/// any other change makes a new container, the new one first when two can run side by
+/// side (no host port, no volume: two Redis servers must not write one append-only file)
+/// and the kind allows it.
+pub fn decide(diff: &Diff<'_>, side_by_side: bool) -> Decision {
+    if diff.changed.is_empty() {
+        return Decision::Keep;
+    }
+    if diff.changed.iter().all(|path| path.attribute == "running") {
+        return Decision::Update {
+            reason: Some("the container is stopped"),
+        };
+    }
+    let exclusive = ["ports", "volumes"]
+        .iter()
+        .any(|name| diff.after.values.contains_key(*name));
+    Decision::Replace {
+        create_before_destroy: side_by_side && !exclusive,
+    }
+}
+
+/// What a container holds exclusively: its name and its host ports.
+pub fn claims(attributes: &Attributes) -> Vec<String> {
+    let mut claims = Vec::new();
+    if let Some(name) = attributes.get_text("name") {
+        claims.push(format!("container:{name}"));
+    }
+    for mapping in attributes.get_list("ports").unwrap_or_default() {
+        if let Some(host) = mapping.split(':').nth(1) {
+            claims.push(format!("port:{host}"));
+        }
+    }
+    claims
+}
+
+/// The tag of a built image: `<project>-<name>:<first 16 hex of the hash of its inputs>`.
+pub fn build_tag(
+    project: &str,
+    address: &Address,
+    root: &FsPath,
+    context: &FsPath,
+    binary: Option<&str>,
+) -> Result<String, Error> {
+    let hash = resources::hash::build_inputs_hash(&root.join(context), binary)?;
+    Ok(format!("{project}-{}:{}", address.name, &hash[..16]))
+}
+
+/// A file's content as a plan shows it: the text, or for a binary file its digest.
+pub fn file_content(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => format!("sha256:{:x}", sha2::Sha256::digest(bytes)),
+    }
+}
+
+/// Reads a file env.toml names (relative to its folder).
+pub fn read_file(root: &FsPath, source: &FsPath) -> Result<Vec<u8>, Error> {
+    std::fs::read(root.join(source)).map_err(|error| Error::Read {
+        path: source.to_owned(),
+        source: error,
+    })
+}
+
+/// Exactly one of `build` and `image`.
+fn image_source(table: &mut Table<'_, '_>) -> Checked<ImageSource> {
+    let name = table.address().to_string();
+    match (table.has("build"), table.has("image")) {
+        (true, false) => build(table),
+        (false, true) => Ok(ImageSource::Image(required(table.non_empty("image"))?)),
+        (false, false) if table.rejected("build") || table.rejected("image") => Err(Reported),
+        (false, false) => Err(table.report_here(Problem::NoImageSource { table: name })),
+        (true, true) => Err(table.report_second(
+            "build",
+            "image",
+            Problem::BothKeys {
+                table: name,
+                first: "build",
+                second: "image",
+            },
+        )),
+    }
+}
+
+/// `build = "dir"` or `build = { context = "dir", binary = "name" }`.
+fn build(table: &mut Table<'_, '_>) -> Checked<ImageSource> {
+    if !table.is_table("build") {
+        let context = required(table.build_context("build"))?;
+        return Ok(ImageSource::Build {
+            context,
+            binary: None,
+        });
+    }
+    let mut build = table.nested("build", BUILD_KEYS).ok_or(Reported)?;
+    let binary = build.non_empty("binary");
+    let context = required(build.build_context("context"));
+    Ok(ImageSource::Build {
+        context: context?,
+        binary: binary?,
+    })
+}
+
+/// `network = "network.NAME"` or `networks = [...]`, not both.
+fn networks(table: &mut Table<'_, '_>) -> Checked<Vec<Address>> {
+    if table.has("network") && table.has("networks") {
+        let problem = Problem::BothKeys {
+            table: table.address().to_string(),
+            first: "network",
+            second: "networks",
+        };
+        return Err(table.report_second("network", "networks", problem));
+    }
+    let one = table.reference("network", "network")?;
+    let several = table.references("networks", Some("network"))?;
+    Ok(one
+        .into_iter()
+        .chain(several.into_iter().flatten())
+        .collect())
+}
+
+/// `health = false`, `health = true` (the image's own check) or a table.
+fn health(table: &mut Table<'_, '_>) -> Checked<Option<Health>> {
+    if table.is_false("health") {
+        return Ok(None);
+    }
+    let Some(mut health) = table.nested("health", HEALTH_KEYS) else {
+        return Ok(Some(Health::DEFAULT));
+    };
+    let test = health.strings("test");
+    let interval = health.duration("interval");
+    let timeout = health.duration("timeout");
+    let start_period = health.duration("start_period");
+    let retries = health.integer("retries", 1, 100);
+    let default = Health::DEFAULT;
+    Ok(Some(Health {
+        test: test?,
+        interval_ms: interval?.unwrap_or(default.interval_ms),
+        timeout_ms: timeout?.unwrap_or(default.timeout_ms),
+        retries: retries?.map_or(default.retries, |retries| retries as u32),
+        start_period_ms: start_period?.unwrap_or(default.start_period_ms),
+    }))
+}
+
+/// An env key Docker would refuse or mangle: empty, or holding `=` (the separator of
+/// `NAME=value`) or a NUL.
+fn env_key_problem(key: &str) -> Option<Problem> {
+    (key.is_empty() || key.contains(['=', '\0'])).then(|| Problem::BadEnvKey {
+        key: key.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff_of(before: &Attributes, after: &Attributes) -> Decision {
+        let changed = crate::plan::changed_paths(before, after, &[]);
+        let drifted = Default::default();
+        decide(
+            &Diff {
+                before,
+                after,
+                changed: &changed,
+                drifted: &drifted,
+            },
+            true,
+        )
+    }
+
+    fn container(pairs: &[(&str, &str)]) -> Attributes {
+        let mut attributes = Attributes::default();
+        for (name, value) in pairs {
+            attributes.text(name, *value);
+        }
+        attributes
+    }
+
+    #[test]
+    fn plan_rules() {
+        let running = container(&[("name", "p-a"), ("image", "a:1"), ("running", "true")]);
+        let stopped = container(&[("name", "p-a"), ("image", "a:1"), ("running", "false")]);
+        let newer = container(&[("name", "p-a"), ("image", "a:2"), ("running", "true")]);
+        let mut published = newer.clone();
+        published.list("ports", vec!["127.0.0.1:8080:5000".into()]);
+        let mut mounted = newer.clone();
+        mounted.map(
+            "volumes",
+            [("/data".to_owned(), "p-data".to_owned())].into(),
+        );
+        let replace = |create_before_destroy| Decision::Replace {
+            create_before_destroy,
+        };
+        let table = [
+            ("unchanged", &running, &running, Decision::Keep),
+            (
+                "stopped: started in place",
+                &stopped,
+                &running,
+                Decision::Update {
+                    reason: Some("the container is stopped"),
+                },
+            ),
+            ("new image: new one first", &running, &newer, replace(true)),
+            ("stopped and new image", &stopped, &newer, replace(true)),
+            (
+                "a host port: old one first",
+                &running,
+                &published,
+                replace(false),
+            ),
+            (
+                "a volume: old one first",
+                &running,
+                &mounted,
+                replace(false),
+            ),
+        ];
+        for (case, before, after, expected) in table {
+            assert_eq!(diff_of(before, after), expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn claims_are_the_name_and_host_ports() {
+        let mut attributes = container(&[("name", "p-web")]);
+        attributes.list(
+            "ports",
+            vec!["127.0.0.1:8080:5000".into(), "127.0.0.1:8443:5001".into()],
+        );
+        assert_eq!(
+            claims(&attributes),
+            ["container:p-web", "port:8080", "port:8443"]
+        );
+    }
+
+    #[test]
+    fn file_contents_are_text_or_a_digest() {
+        assert_eq!(file_content(b"[]\n"), "[]\n");
+        assert_eq!(
+            file_content(&[0xff, 0xfe]),
+            format!("sha256:{:x}", sha2::Sha256::digest([0xff, 0xfe]))
+        );
+    }
+}

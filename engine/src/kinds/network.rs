@@ -1,0 +1,104 @@
+//! `[network.NAME]`: a network on which containers find each other by name.
+
+use std::sync::Arc;
+
+use crate::attributes::{Attributes, Resolved};
+use crate::backend::docker::DockerHost;
+use crate::config::model::Address;
+use crate::config::{Checked, Table};
+use crate::error::Error;
+use crate::kind::{Applied, Attribute, Driver, Kind, Recorded, Schema, Settings, Work};
+use crate::plan::Instance;
+use crate::resolve::Context;
+
+/// The `network` kind.
+pub struct Network;
+
+static SCHEMA: Schema = Schema {
+    keys: &[],
+    attributes: &[
+        Attribute::exported("name"),
+        Attribute::computed("id").and_exported(),
+    ],
+    object: "network",
+};
+
+/// A network has no settings: its name is its address's.
+#[derive(Debug)]
+struct NetworkSettings;
+
+impl Kind for Network {
+    fn name(&self) -> &'static str {
+        "network"
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    fn load(&self, _table: &mut Table<'_, '_>) -> Checked<Box<dyn Settings>> {
+        Ok(Box::new(NetworkSettings))
+    }
+
+    fn claims(&self, attributes: &Attributes) -> Vec<String> {
+        attributes
+            .get_text("name")
+            .map(|name| format!("network:{name}"))
+            .into_iter()
+            .collect()
+    }
+
+    fn on_docker(&self, host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
+        Some(Box::new(DockerNetwork { host: host.clone() }))
+    }
+}
+
+impl Settings for NetworkSettings {
+    fn export(&self, cx: &Context<'_>, address: &Address, attribute: &str) -> Resolved {
+        match attribute {
+            "name" => Resolved::known(cx.resource_name(address)),
+            other => unreachable!("`network` exports no `{other}`"),
+        }
+    }
+
+    fn desired(&self, cx: &Context<'_>, instance: &Instance) -> Result<Attributes, Error> {
+        let mut attributes = Attributes::default();
+        attributes.text("name", cx.object_name(instance));
+        Ok(attributes)
+    }
+}
+
+/// A bridge network on one Docker daemon.
+struct DockerNetwork {
+    host: Arc<DockerHost>,
+}
+
+#[async_trait::async_trait]
+impl Driver for DockerNetwork {
+    async fn read(&self, recorded: &Recorded) -> Result<Option<Attributes>, Error> {
+        let docker = self.host.docker().await?;
+        let id = recorded.ids.first().map_or("", String::as_str);
+        let found = resources::network::inspect(docker, id).await?;
+        Ok(found.map(|_| recorded.attributes.clone()))
+    }
+
+    async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {
+        let docker = self.host.docker().await?;
+        let name = planned.get_text("name").unwrap_or_default();
+        let id = resources::network::create(docker, name, work.labels).await?;
+        let mut attributes = planned.clone();
+        attributes.text("id", id.clone());
+        Ok(Applied {
+            ids: vec![id],
+            attributes,
+        })
+    }
+
+    async fn delete(&self, _work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
+        let docker = self.host.docker().await?;
+        if let Some(id) = prior.ids.first() {
+            resources::network::remove(docker, id).await?;
+        }
+        Ok(())
+    }
+}

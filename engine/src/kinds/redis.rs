@@ -1,0 +1,173 @@
+//! `[redis.NAME]`: Redis, a preset over the container kinds. What is special about it
+//! lives here: its image is Debian's redis-server packaged from this machine (no registry
+//! is reachable), and its data (the append-only file) lives in a named volume of its own,
+//! which outlives a replacement of the container and goes with the resource.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use resources::Docker;
+use resources::labels::Labels;
+use resources::redis_image::{DATA_DIR, REDIS_PORT};
+
+use super::container::docker::{DockerContainer, Hooks, ours};
+use super::container::{self, Container, keys};
+use crate::attributes::{Attributes, Resolved};
+use crate::backend::docker::DockerHost;
+use crate::config::model::Address;
+use crate::config::{Checked, Table};
+use crate::error::Error;
+use crate::kind::{Attribute, Decision, Diff, Driver, Kind, Recorded, Schema, Settings, Work};
+use crate::plan::Instance;
+use crate::resolve::Context;
+
+/// The `redis` kind.
+pub struct Redis;
+
+static SCHEMA: Schema = Schema {
+    keys: &[keys::NETWORK, keys::NETWORKS, keys::RESTART],
+    attributes: &[
+        Attribute::exported("host"),
+        Attribute::exported("port"),
+        Attribute::exported("url"),
+        Attribute::computed("id"),
+    ],
+    object: "container",
+};
+
+/// A Redis as env.toml declares it.
+#[derive(Debug)]
+struct RedisSettings {
+    container: Container,
+}
+
+impl Kind for Redis {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    fn load(&self, table: &mut Table<'_, '_>) -> Checked<Box<dyn Settings>> {
+        let container = Container::read(table, "unless-stopped")?;
+        Ok(Box::new(RedisSettings { container }))
+    }
+
+    fn decide(&self, diff: &Diff<'_>) -> Decision {
+        container::decide(diff, true)
+    }
+
+    fn claims(&self, attributes: &Attributes) -> Vec<String> {
+        container::claims(attributes)
+    }
+
+    fn on_docker(&self, host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
+        Some(Box::new(DockerContainer::new(host, RedisHooks)))
+    }
+}
+
+impl Settings for RedisSettings {
+    fn templates(&self) -> Vec<&crate::config::model::Template> {
+        self.container.templates()
+    }
+
+    fn references(&self) -> Vec<&Address> {
+        self.container.references()
+    }
+
+    fn export(&self, _cx: &Context<'_>, address: &Address, attribute: &str) -> Resolved {
+        let name = &address.name;
+        match attribute {
+            "host" => Resolved::known(name.clone()),
+            "port" => Resolved::known(REDIS_PORT.to_string()),
+            "url" => Resolved::known(format!("redis://{name}:{REDIS_PORT}/0")),
+            other => unreachable!("`redis` exports no `{other}`"),
+        }
+    }
+
+    fn desired(&self, cx: &Context<'_>, instance: &Instance) -> Result<Attributes, Error> {
+        let address = &instance.resource;
+        let image = cx.shared(address, "image", || {
+            let hash = resources::redis_image::redis_inputs_hash()?;
+            Ok(format!("{}-{}:{}", cx.project(), address.name, &hash[..16]))
+        })?;
+        let mut attributes = self.container.desired(cx, instance, image, true)?;
+        // Its data outlives the container: a replaced Redis keeps the queue.
+        let volume = format!("{}-data", cx.object_name(instance));
+        attributes.map("volumes", BTreeMap::from([(DATA_DIR.to_owned(), volume)]));
+        Ok(attributes)
+    }
+}
+
+/// The packaged image and the data volume.
+struct RedisHooks;
+
+impl RedisHooks {
+    fn data_volume(attributes: &Attributes) -> Option<&String> {
+        attributes.get_map("volumes")?.get(DATA_DIR)
+    }
+}
+
+#[async_trait::async_trait]
+impl Hooks for RedisHooks {
+    async fn make_image(
+        &self,
+        host: &DockerHost,
+        work: &Work<'_>,
+        _planned: &Attributes,
+        tag: &str,
+    ) -> Result<(), Error> {
+        let docker = host.docker().await?;
+        (work.progress)(format!("Building image {tag}..."));
+        let address = work.instance.resource.to_string();
+        let labels = Labels::new(work.project).address(&address).build();
+        resources::redis_image::build(docker, tag, &labels).await?;
+        Ok(())
+    }
+
+    /// Makes the data volume, or finds the one made before (by this resource of this
+    /// project); a volume of that name that is anyone else's is left alone.
+    async fn before_create(
+        &self,
+        docker: &Docker,
+        work: &Work<'_>,
+        planned: &Attributes,
+    ) -> Result<(), Error> {
+        let Some(volume) = Self::data_volume(planned) else {
+            return Ok(());
+        };
+        match resources::volume::inspect(docker, volume).await? {
+            None => {
+                resources::volume::create(docker, volume, work.labels).await?;
+                Ok(())
+            }
+            Some(found) if ours(&found.labels, work.project) => Ok(()),
+            Some(_) => Err(Error::NotOurs {
+                object: "volume",
+                name: volume.clone(),
+                project: work.project.to_owned(),
+            }),
+        }
+    }
+
+    /// The data goes with the resource.
+    async fn after_delete(
+        &self,
+        docker: &Docker,
+        work: &Work<'_>,
+        prior: &Recorded,
+    ) -> Result<(), Error> {
+        let Some(volume) = Self::data_volume(&prior.attributes) else {
+            return Ok(());
+        };
+        match resources::volume::inspect(docker, volume).await? {
+            Some(found) if ours(&found.labels, work.project) => {
+                resources::volume::remove(docker, volume).await?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! What one command works on, and the flows of `plan`, `apply FILE` and `destroy` over it:
+//! env.toml loaded, the state file locked, the backend, and what the backend has for every
+//! recorded instance. The binary prints and picks exit codes; this decides.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use state::{LockedState, State};
+
+use crate::apply::{Applier, Event, Outcome};
+use crate::backend::Backend;
+use crate::config::model::Config;
+use crate::error::Error;
+use crate::graph::Graph;
+use crate::plan::{self, Actual, Instance, OutputChange, Plan, SavedPlan};
+use crate::refresh::refresh;
+
+/// The state file of `config` unless one is given: `.yoyoform/<project>.state.json` beside
+/// env.toml.
+pub fn state_path(config: &Config, given: Option<&Path>) -> PathBuf {
+    given.map(Path::to_path_buf).unwrap_or_else(|| {
+        config
+            .root
+            .join(".yoyoform")
+            .join(format!("{}.state.json", config.project))
+    })
+}
+
+/// One command's view of the world.
+pub struct Session {
+    /// env.toml, loaded.
+    pub config: Arc<Config>,
+    /// Its resources, ordered.
+    pub graph: Graph,
+    /// The state file, locked for the length of the command.
+    pub state: Arc<LockedState>,
+    /// The state as the command found it.
+    pub prior: State,
+    /// Where the resources are made.
+    pub backend: Arc<dyn Backend>,
+    /// What the backend has for each recorded instance.
+    pub actual: Actual,
+}
+
+impl Session {
+    /// Locks the state file at `path` for `operation` (made with its folder when absent)
+    /// and reads every recorded instance from the backend.
+    pub async fn open(
+        config: Config,
+        path: &Path,
+        operation: &str,
+        backend: Arc<dyn Backend>,
+    ) -> Result<Session, Error> {
+        let graph = Graph::build(&config)?;
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(|source| Error::Read {
+                path: folder.to_owned(),
+                source,
+            })?;
+        }
+        let state = state::StateFile::new(path)
+            .writer_version(env!("CARGO_PKG_VERSION"))
+            .open(operation)?;
+        let prior = state.state();
+        let actual = refresh(backend.as_ref(), &prior).await?;
+        Ok(Session {
+            config: Arc::new(config),
+            graph,
+            state: Arc::new(state),
+            prior,
+            backend,
+            actual,
+        })
+    }
+
+    /// The plan: what it takes to make the backend match env.toml.
+    pub fn plan(&self) -> Result<Plan, Error> {
+        plan::build(&plan::Planner {
+            config: &self.config,
+            graph: &self.graph,
+            prior: &self.prior,
+            actual: &self.actual,
+        })
+    }
+
+    /// The plan of `destroy`.
+    pub fn destroy_plan(&self) -> Plan {
+        plan::destroy(&self.prior, &self.actual)
+    }
+
+    /// A plan saved by `plan --out`, if it still fits: the same env.toml, variables and
+    /// state, and everything its changes are made from as it was.
+    pub fn saved_plan(&self, file: &Path) -> Result<Plan, Error> {
+        let saved = SavedPlan::load(file)?;
+        saved.check(&self.config, &self.prior.lineage, self.prior.serial)?;
+        saved.check_inputs(&self.plan()?)?;
+        Ok(saved.plan)
+    }
+
+    /// The applier of this session's changes, reporting to `events`.
+    pub fn applier(&self, events: Arc<dyn Fn(Event) + Send + Sync>) -> Arc<Applier> {
+        Arc::new(Applier::new(
+            self.config.clone(),
+            self.backend.clone(),
+            self.state.clone(),
+            events,
+        ))
+    }
+
+    /// Records the outputs in the state file (those with a value).
+    pub fn record_outputs(&self, outputs: &BTreeMap<String, OutputChange>) -> Result<(), Error> {
+        self.state.update(|state| {
+            state.outputs = outputs
+                .iter()
+                .filter_map(|(name, output)| {
+                    let value = output.value.clone()?;
+                    let sensitive = output.sensitive;
+                    Some((name.clone(), state::OutputState { value, sensitive }))
+                })
+                .collect();
+        })?;
+        Ok(())
+    }
+
+    /// The end of `destroy`, once its plan ran to the end: whatever carries the project's
+    /// label goes too (objects of an apply killed before it could record them, images
+    /// unless `keep_images`), and the state forgets everything. What failed or was skipped
+    /// above is gone then as well: those failures are returned, taken out of `outcome`.
+    pub async fn sweep(
+        &self,
+        outcome: &mut Outcome,
+        keep_images: bool,
+    ) -> Result<Vec<(Instance, Error)>, Error> {
+        if !outcome.not_started.is_empty() {
+            return Ok(Vec::new());
+        }
+        let swept = self
+            .backend
+            .sweep(&self.config.project, keep_images)
+            .await?;
+        outcome.destroyed += swept.instances;
+        let covered = std::mem::take(&mut outcome.failures);
+        outcome.destroyed += covered.len();
+        outcome.destroyed += std::mem::take(&mut outcome.skipped).len();
+        self.state.update(|state| state.resources.clear())?;
+        self.record_outputs(&BTreeMap::new())?;
+        Ok(covered)
+    }
+}

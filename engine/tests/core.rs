@@ -1,0 +1,406 @@
+//! The core on the in-memory backend, without Docker: apply order along the graph,
+//! parallelism, replacement order, failures skipping their dependents, drift, saved plans,
+//! the plan/apply consistency check and destroy. Fast, and exact about what happened in
+//! which order (the backend logs every operation).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use engine::apply::{self, Event, Outcome};
+use engine::backend::memory::MemoryBackend;
+use engine::config::{self, Overrides};
+use engine::plan::{Action, Plan, SavedPlan};
+use engine::session::Session;
+
+/// A folder with an env.toml, its state file, and the memory backend they run on.
+struct World {
+    dir: tempfile::TempDir,
+    backend: MemoryBackend,
+}
+
+impl World {
+    fn new(env: &str) -> World {
+        let world = World {
+            dir: tempfile::tempdir().expect("a temp dir"),
+            backend: MemoryBackend::new(),
+        };
+        world.write(env);
+        world
+    }
+
+    fn write(&self, env: &str) {
+        std::fs::write(
+            self.env_file(),
+            format!("[project]\nname = \"core\"\n\n{env}"),
+        )
+        .unwrap();
+    }
+
+    fn env_file(&self) -> PathBuf {
+        self.dir.path().join("env.toml")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    async fn session(&self, operation: &str) -> Session {
+        let config = config::load(&self.env_file(), &Overrides::new())
+            .unwrap_or_else(|problems| panic!("{problems}"));
+        let state = self.path("state.json");
+        Session::open(config, &state, operation, Arc::new(self.backend.clone()))
+            .await
+            .expect("a session")
+    }
+
+    async fn plan(&self) -> Plan {
+        self.session("plan").await.plan().expect("a plan")
+    }
+
+    /// Plans and applies, `parallelism` at once; the outcome and the events in order.
+    async fn apply(&self, parallelism: usize) -> (Outcome, Vec<Event>) {
+        let session = self.session("apply").await;
+        let plan = session.plan().expect("a plan");
+        apply_plan(&session, &plan, parallelism).await
+    }
+}
+
+async fn apply_plan(session: &Session, plan: &Plan, parallelism: usize) -> (Outcome, Vec<Event>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let applier = session.applier(Arc::new(move |event| seen.lock().unwrap().push(event)));
+    let outcome = apply::apply(applier.clone(), plan, parallelism).await;
+    session.record_outputs(&applier.outputs()).unwrap();
+    let events = events.lock().unwrap().clone();
+    (outcome, events)
+}
+
+fn summary(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|change| format!("{} {}", change.symbol(), change.instance))
+        .collect()
+}
+
+/// The position of the first log line starting with `prefix`.
+fn position(log: &[String], prefix: &str) -> usize {
+    log.iter()
+        .position(|line| line.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no `{prefix}` in {log:#?}"))
+}
+
+const PLATFORM: &str = r#"
+[secret.key]
+
+[network.net]
+
+[service.api]
+image = "api:1"
+network = "network.net"
+env = { KEY = "${secret.key.value}" }
+
+[service.web]
+image = "web:1"
+network = "network.net"
+env = { API = "${service.api.url}" }
+
+[router.edge]
+image = "router:1"
+network = "network.net"
+listen = "127.0.0.1:18080"
+routes = { "/web" = "${service.web.url}" }
+
+[output.url]
+value = "${router.edge.url}"
+"#;
+
+#[tokio::test]
+async fn apply_follows_the_graph_and_a_second_plan_has_nothing_to_do() {
+    let world = World::new(PLATFORM);
+    let (outcome, _) = world.apply(10).await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!(
+        (outcome.added, outcome.changed, outcome.destroyed),
+        (5, 0, 0)
+    );
+    let log = world.backend.log();
+    for (first, then) in [
+        ("create secret.key", "create service.api"),
+        ("create network.net", "create service.api"),
+        ("create service.api", "create service.web"),
+        ("create service.web", "create router.edge"),
+    ] {
+        assert!(position(&log, first) < position(&log, then), "{log:#?}");
+    }
+    // The secret went into api's env as the value it got.
+    let objects = world.backend.objects();
+    let value = objects["secret.key"].get_text("value").unwrap().to_owned();
+    assert_eq!(objects["service.api"].get_map("env").unwrap()["KEY"], value);
+    assert!(world.plan().await.is_empty());
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.path("state.json")).unwrap()).unwrap();
+    assert_eq!(state["outputs"]["url"]["value"], "http://127.0.0.1:18080");
+}
+
+#[tokio::test]
+async fn no_more_than_parallelism_changes_run_at_once() {
+    let services: String = (0..6)
+        .map(|i| format!("[service.s{i}]\nimage = \"x\"\n\n"))
+        .collect();
+    for (parallelism, peak) in [(2, 2), (10, 6)] {
+        let world = World::new(&services);
+        world.backend.delay(Duration::from_millis(50));
+        let (outcome, _) = world.apply(parallelism).await;
+        assert_eq!(outcome.added, 6);
+        assert_eq!(
+            world.backend.peak_concurrency(),
+            peak,
+            "parallelism {parallelism}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_replacement_goes_new_one_first_unless_a_host_port_or_volume_is_held() {
+    let world = World::new(PLATFORM);
+    world.apply(10).await;
+    let changed = PLATFORM
+        .replace("image = \"web:1\"", "image = \"web:2\"")
+        .replace("image = \"router:1\"", "image = \"router:2\"");
+    world.write(&changed);
+    let plan = world.plan().await;
+    assert_eq!(summary(&plan), ["+/- service.web", "-/+ router.edge"]);
+    let before = world.backend.log().len();
+    let (outcome, _) = world.apply(10).await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!((outcome.added, outcome.destroyed), (2, 2));
+    let log = world.backend.log()[before..].to_vec();
+    // web: the new one is made while the old one runs; the router (a host port): the old
+    // one goes first.
+    assert!(position(&log, "create service.web") < position(&log, "delete service.web"));
+    assert!(position(&log, "delete router.edge") < position(&log, "create router.edge"));
+    assert!(world.plan().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failure_skips_only_its_dependents_and_the_next_plan_finishes_the_job() {
+    let world = World::new(PLATFORM);
+    world.backend.fail("service.api", "out of luck");
+    let (outcome, events) = world.apply(10).await;
+    let failed: Vec<String> = outcome
+        .failures
+        .iter()
+        .map(|(i, _)| i.to_string())
+        .collect();
+    assert_eq!(failed, ["service.api"]);
+    assert!(
+        outcome.failures[0].1.to_string().contains("out of luck"),
+        "{}",
+        outcome.failures[0].1
+    );
+    let skipped: Vec<String> = outcome.skipped.iter().map(ToString::to_string).collect();
+    assert_eq!(skipped, ["service.web", "router.edge"]);
+    assert!(events.iter().any(|event| matches!(
+        event,
+        Event::Skipped(skipped, root) if skipped.to_string() == "router.edge" && root.to_string() == "service.api"
+    )));
+    // What finished is recorded; the rest is planned again.
+    assert_eq!(outcome.added, 2);
+    let plan = world.plan().await;
+    assert_eq!(
+        summary(&plan),
+        ["+ service.api", "+ service.web", "+ router.edge"]
+    );
+}
+
+#[tokio::test]
+async fn drift_is_planned_as_its_repair() {
+    let world = World::new(PLATFORM);
+    world.apply(10).await;
+    world.backend.remove("service.web");
+    world.backend.set("service.api", "image", "api:hacked");
+    let plan = world.plan().await;
+    assert_eq!(summary(&plan), ["+/- service.api", "+ service.web"]);
+    let reasons: Vec<Option<&str>> = plan
+        .changes
+        .iter()
+        .map(|change| change.reason.as_deref())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            Some("the container was changed outside yoyoform"),
+            Some("the container was removed outside yoyoform")
+        ]
+    );
+    world.apply(10).await;
+    assert!(world.plan().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_result_other_than_planned_is_reported_as_a_bug_and_not_recorded() {
+    let world = World::new(PLATFORM);
+    world.backend.tamper("service.web", "image", "web:other");
+    let (outcome, _) = world.apply(10).await;
+    let (instance, error) = &outcome.failures[0];
+    assert_eq!(instance.to_string(), "service.web");
+    assert_eq!(
+        error.to_string(),
+        "bug in yoyoform: after the creation of service.web, `image` is \"web:other\" where \
+         the plan said \"web:1\" (please report this)"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.path("state.json")).unwrap()).unwrap();
+    assert!(state["resources"].get("service.web").is_none(), "{state:#}");
+}
+
+#[tokio::test]
+async fn a_sensitive_value_is_not_printed_in_a_broken_promise() {
+    let world = World::new(PLATFORM);
+    world.backend.tamper("secret.key", "length", "7");
+    let (outcome, _) = world.apply(10).await;
+    let message = outcome.failures[0].1.to_string();
+    assert!(message.contains("`length` is \"7\""), "{message}");
+    let world = World::new(
+        "[variable.token]\ndefault = \"t0k3n\"\nsensitive = true\n\n\
+         [service.api]\nimage = \"api:1\"\nenv = { TOKEN = \"${var.token}\" }\n",
+    );
+    world
+        .backend
+        .tamper("service.api", "env[\"TOKEN\"]", "leaked");
+    let (outcome, _) = world.apply(10).await;
+    assert_eq!(
+        outcome.failures[0].1.to_string(),
+        "bug in yoyoform: after the creation of service.api, `env[\"TOKEN\"]` is \
+         (sensitive value) where the plan said (sensitive value) (please report this)"
+    );
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_applied_as_saved_and_refused_once_its_inputs_move() {
+    let env = format!(
+        "{PLATFORM}\n[service.files]\nimage = \"f:1\"\nfiles = {{ \"/etc/conf\" = \"conf.txt\" }}\n"
+    );
+    let world = World::new(&env);
+    std::fs::write(world.path("conf.txt"), "one\n").unwrap();
+    let session = world.session("plan").await;
+    let plan = session.plan().unwrap();
+    SavedPlan::new(plan, &session.config)
+        .unwrap()
+        .save(&world.path("saved.plan"))
+        .unwrap();
+    drop(session);
+
+    // The file it copies changed since: refused, nothing done.
+    std::fs::write(world.path("conf.txt"), "two\n").unwrap();
+    let session = world.session("apply").await;
+    let error = session.saved_plan(&world.path("saved.plan")).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the saved plan is stale: `files[\"/etc/conf\"]` of service.files is not what it was \
+         when it was saved (a file or source it is made from changed); run `yoyoform plan --out` again"
+    );
+    drop(session);
+
+    // Back as it was: applied as saved, then stale because the state moved on.
+    std::fs::write(world.path("conf.txt"), "one\n").unwrap();
+    let session = world.session("apply").await;
+    let plan = session.saved_plan(&world.path("saved.plan")).unwrap();
+    let (outcome, _) = apply_plan(&session, &plan, 10).await;
+    assert_eq!(outcome.added, 6);
+    assert_eq!(
+        world.backend.objects()["service.files"]
+            .get_map("files")
+            .unwrap()["/etc/conf"],
+        "one\n"
+    );
+    drop(session);
+    let session = world.session("apply").await;
+    let error = session.saved_plan(&world.path("saved.plan")).unwrap_err();
+    assert!(
+        error.to_string().contains("the state file changed"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_changed_between_plan_and_apply_stops_its_change() {
+    let world =
+        World::new("[service.files]\nimage = \"f:1\"\nfiles = { \"/etc/conf\" = \"conf.txt\" }\n");
+    std::fs::write(world.path("conf.txt"), "one\n").unwrap();
+    let session = world.session("apply").await;
+    let plan = session.plan().unwrap();
+    std::fs::write(world.path("conf.txt"), "two\n").unwrap();
+    let (outcome, _) = apply_plan(&session, &plan, 10).await;
+    assert_eq!(
+        outcome.failures[0].1.to_string(),
+        "`files[\"/etc/conf\"]` of service.files changed since the plan was made (a file or \
+         source it is made from changed); nothing was done, run plan again"
+    );
+    assert!(world.backend.objects().is_empty());
+}
+
+#[tokio::test]
+async fn destroy_removes_dependents_first_then_sweeps_and_forgets() {
+    let world = World::new(PLATFORM);
+    world.apply(10).await;
+    let session = world.session("destroy").await;
+    let plan = session.destroy_plan();
+    assert!(
+        plan.changes
+            .iter()
+            .all(|change| change.action == Action::Delete)
+    );
+    let (mut outcome, _) = apply_plan(&session, &plan, 10).await;
+    let covered = session.sweep(&mut outcome, false).await.unwrap();
+    assert!(covered.is_empty());
+    assert_eq!(outcome.destroyed, 5);
+    let log = world.backend.log();
+    for (first, then) in [
+        ("delete router.edge", "delete service.web"),
+        ("delete service.web", "delete service.api"),
+        ("delete service.api", "delete network.net"),
+        ("delete service.api", "delete secret.key"),
+    ] {
+        assert!(position(&log, first) < position(&log, then), "{log:#?}");
+    }
+    assert_eq!(log.last().map(String::as_str), Some("sweep"));
+    assert!(world.backend.objects().is_empty());
+    drop(session);
+    assert_eq!(
+        summary(&world.plan().await),
+        [
+            "+ network.net",
+            "+ secret.key",
+            "+ service.api",
+            "+ service.web",
+            "+ router.edge"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn fewer_replicas_delete_the_extra_ones_only() {
+    let workers = |n: u32| format!("[service.worker]\nimage = \"w:1\"\nreplicas = {n}\n");
+    let world = World::new(&workers(3));
+    world.apply(10).await;
+    world.write(&workers(1));
+    assert_eq!(
+        summary(&world.plan().await),
+        ["- service.worker[1]", "- service.worker[2]"]
+    );
+    world.apply(10).await;
+    let objects: Vec<String> = world.backend.objects().into_keys().collect();
+    assert_eq!(objects, ["service.worker[0]"]);
+}
+
+#[tokio::test]
+async fn a_plan_of_an_empty_state_needs_no_backend_read() {
+    let world = World::new(PLATFORM);
+    let plan = world.plan().await;
+    assert_eq!(plan.changes.len(), 5);
+    assert!(world.backend.log().is_empty());
+    // Nothing is written either: a plan changes nothing.
+    assert!(!Path::new(&world.path("state.json")).exists());
+}
