@@ -404,3 +404,42 @@ async fn a_plan_of_an_empty_state_needs_no_backend_read() {
     // Nothing is written either: a plan changes nothing.
     assert!(!Path::new(&world.path("state.json")).exists());
 }
+
+const WITH_JOB: &str = r#"
+[job.migrate]
+image = "migrate:1"
+command = ["up"]
+
+[service.api]
+image = "api:1"
+depends_on = ["job.migrate"]
+"#;
+
+#[tokio::test]
+async fn a_job_runs_before_its_dependents_once_and_again_only_when_it_changes() {
+    let world = World::new(WITH_JOB);
+    let plan = world.plan().await;
+    let job = plan.changes[0].after.as_ref().unwrap();
+    // A job is done when it exits: no health check, no restart, not `running`.
+    assert_eq!(job.get_text("health"), Some("none"));
+    assert_eq!(job.get_text("restart"), Some("no"));
+    assert_eq!(job.get_text("running"), None);
+    world.apply(10).await;
+    let log = world.backend.log();
+    assert!(position(&log, "create job.migrate") < position(&log, "create service.api"));
+    assert!(world.plan().await.is_empty());
+
+    world.write(&WITH_JOB.replace("[\"up\"]", "[\"up\", \"--to\", \"2\"]"));
+    assert_eq!(summary(&world.plan().await), ["-/+ job.migrate"]);
+}
+
+#[tokio::test]
+async fn a_failed_job_holds_back_its_dependents() {
+    let world = World::new(WITH_JOB);
+    world.backend.fail("job.migrate", "exited with code 3");
+    let (outcome, _) = world.apply(10).await;
+    assert_eq!(outcome.failures[0].0.to_string(), "job.migrate");
+    let skipped: Vec<String> = outcome.skipped.iter().map(ToString::to_string).collect();
+    assert_eq!(skipped, ["service.api"]);
+    assert!(world.backend.objects().is_empty());
+}

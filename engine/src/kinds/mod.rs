@@ -2,6 +2,7 @@
 //! kind is its module and one line in [`KINDS`].
 
 pub mod container;
+pub mod job;
 pub mod network;
 pub mod redis;
 pub mod router;
@@ -17,6 +18,7 @@ const KINDS: &[&dyn Kind] = &[
     &service::Service,
     &router::Router,
     &secret::Secret,
+    &job::Job,
 ];
 
 /// The kinds env.toml may declare.
