@@ -348,10 +348,15 @@ pub struct Work<'a> {
 /// driver never sees env.toml or the graph.
 #[async_trait::async_trait]
 pub trait Driver: Send + Sync {
-    /// What the backend has for a recorded instance, in the kind's attributes (the record
-    /// with what really differs put in); `None` when it is gone. By default there is no
-    /// object to read and the record stands.
-    async fn read(&self, recorded: &Recorded) -> Result<Option<Attributes>, Error> {
+    /// What the backend has for a recorded instance of `project`, in the kind's attributes
+    /// (the record with what really differs put in); `None` when it is gone. By default
+    /// there is no object to read and the record stands.
+    async fn read(
+        &self,
+        _instance: &Instance,
+        _project: &str,
+        recorded: &Recorded,
+    ) -> Result<Option<Attributes>, Error> {
         Ok(Some(recorded.attributes.clone()))
     }
 

@@ -13,15 +13,15 @@ use crate::plan::{Actual, Instance};
 /// How many reads run at once.
 const CONCURRENT_READS: usize = 16;
 
-/// Reads every recorded instance from the backend.
-pub async fn refresh(backend: &dyn Backend, prior: &State) -> Result<Actual, Error> {
+/// Reads every recorded instance of `project` from the backend.
+pub async fn refresh(backend: &dyn Backend, project: &str, prior: &State) -> Result<Actual, Error> {
     let reads = prior.resources.values().map(|resource| async move {
         let instance = Instance::parse(&resource.address).ok_or_else(|| Error::UnknownKind {
             address: resource.address.clone(),
         })?;
         let driver = backend.driver(instance.resource.kind)?;
         let actual = driver
-            .read(&Recorded::from(resource))
+            .read(&instance, project, &Recorded::from(resource))
             .await
             .map_err(|error| Error::At {
                 instance,

@@ -63,7 +63,7 @@ impl Session {
             .writer_version(env!("CARGO_PKG_VERSION"))
             .open(operation)?;
         let prior = state.state();
-        let actual = refresh(backend.as_ref(), &prior).await?;
+        let actual = refresh(backend.as_ref(), &config.project, &prior).await?;
         Ok(Session {
             config: Arc::new(config),
             graph,

@@ -14,6 +14,7 @@ use crate::attributes::{Attributes, Path};
 use crate::error::Error;
 use crate::kind::{Applied, Driver, Kind, Recorded, Work};
 use crate::kinds::registry;
+use crate::plan::Instance;
 
 /// One object the backend holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,7 +254,12 @@ impl MemoryDriver {
 
 #[async_trait::async_trait]
 impl Driver for MemoryDriver {
-    async fn read(&self, recorded: &Recorded) -> Result<Option<Attributes>, Error> {
+    async fn read(
+        &self,
+        _instance: &Instance,
+        _project: &str,
+        recorded: &Recorded,
+    ) -> Result<Option<Attributes>, Error> {
         let id = recorded.ids.first().map_or("", String::as_str);
         let found = self.store().objects.get(id).cloned();
         Ok(found.map(|object| object.attributes))

@@ -75,7 +75,12 @@ struct DockerNetwork {
 
 #[async_trait::async_trait]
 impl Driver for DockerNetwork {
-    async fn read(&self, recorded: &Recorded) -> Result<Option<Attributes>, Error> {
+    async fn read(
+        &self,
+        _instance: &Instance,
+        _project: &str,
+        recorded: &Recorded,
+    ) -> Result<Option<Attributes>, Error> {
         let docker = self.host.docker().await?;
         let id = recorded.ids.first().map_or("", String::as_str);
         let found = resources::network::inspect(docker, id).await?;

@@ -17,6 +17,7 @@ use crate::backend::docker::DockerHost;
 use crate::config::duration;
 use crate::error::Error;
 use crate::kind::{Applied, Driver, Recorded, Work};
+use crate::plan::Instance;
 
 /// How long a container may take to become healthy.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
@@ -170,7 +171,12 @@ impl DockerContainer {
 
 #[async_trait::async_trait]
 impl Driver for DockerContainer {
-    async fn read(&self, recorded: &Recorded) -> Result<Option<Attributes>, Error> {
+    async fn read(
+        &self,
+        _instance: &Instance,
+        _project: &str,
+        recorded: &Recorded,
+    ) -> Result<Option<Attributes>, Error> {
         if self.hooks.runs_to_completion() {
             return Ok(Some(recorded.attributes.clone()));
         }
