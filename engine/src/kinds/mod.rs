@@ -8,6 +8,7 @@ pub mod redis;
 pub mod router;
 pub mod secret;
 pub mod service;
+pub mod volume;
 
 use crate::kind::Kind;
 
@@ -19,6 +20,7 @@ const KINDS: &[&dyn Kind] = &[
     &router::Router,
     &secret::Secret,
     &job::Job,
+    &volume::Volume,
 ];
 
 /// The kinds env.toml may declare.

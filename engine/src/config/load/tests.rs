@@ -59,7 +59,7 @@ fn broken_files_give_exact_messages() {
         (
             "[thing.api]\n",
             "env.toml:3:2: error: unknown resource kind `thing`\n  \
-             help: the tables are `project`, `variable`, `output`, `network`, `redis`, `service`, `router`, `secret`, `job`",
+             help: the tables are `project`, `variable`, `output`, `network`, `redis`, `service`, `router`, `secret`, `job`, `volume`",
         ),
         (
             "[service.api]\nimage = \"x\"\nreplicas = \"3\"\n",
