@@ -160,6 +160,57 @@ fn undeclared_variables_on_the_command_line_are_errors() {
     assert_eq!(folder_entries(dir.path()), ["env.toml"]);
 }
 
+/// `plan --json` says everything apply will make, for a program to read: the router's
+/// routes as the environment it gets, every container's health check, Redis's data
+/// volume. An empty state is planned without Docker.
+#[test]
+fn the_json_plan_shows_what_apply_makes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = dir.path().join("state.json");
+    let env_file = Path::new(REPOSITORY).join("env.toml");
+    let ran = Yoyoform::new(dir.path())
+        .args(["-f".as_ref(), env_file.as_os_str()])
+        .args(["--state".as_ref(), state.as_os_str()])
+        .args(["plan", "--json"])
+        .run()
+        .code(0)
+        .stderr_is("");
+    let plan: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON on stdout");
+    assert_eq!(plan["format_version"], 1);
+    let after = |instance: &str| -> &serde_json::Value {
+        let changes = plan["changes"].as_array().expect("changes");
+        let change = changes
+            .iter()
+            .find(|change| change["instance"] == instance)
+            .unwrap_or_else(|| panic!("no change of {instance}"));
+        &change["after"]["values"]
+    };
+    let router = after("router.platform");
+    assert_eq!(
+        router["env"]["ROUTES"],
+        "/authentication=http://auth-api:5000\n/loyalty=http://loyalty-worker:5000\n\
+         /transactions=http://transaction-api:5000\n"
+    );
+    assert_eq!(router["env"]["HTTP_PORT"], "5000");
+    assert_eq!(router["ports"][0], "127.0.0.1:8080:5000");
+    for instance in [
+        "redis.queue",
+        "service.auth-api",
+        "service.transaction-api",
+        "service.loyalty-worker[0]",
+        "router.platform",
+    ] {
+        assert_eq!(after(instance)["health"]["interval"], "1s", "{instance}");
+    }
+    assert_eq!(after("redis.queue")["volumes"]["/data"], "yoyo-queue-data");
+    // The secret is not known yet, and would not be shown if it were.
+    assert_eq!(
+        after("service.auth-api")["env"]["JWT_SECRET"],
+        "(sensitive value)"
+    );
+    assert!(!state.exists(), "a plan writes no state");
+}
+
 /// Apply plans first (that reads Docker), then has to ask; with stdin not a terminal and
 /// no `--auto-approve` it must refuse, and Docker must be left exactly as it was.
 #[test]

@@ -443,3 +443,47 @@ async fn a_failed_job_holds_back_its_dependents() {
     assert_eq!(skipped, ["service.api"]);
     assert!(world.backend.objects().is_empty());
 }
+
+const WITH_VOLUME: &str = r#"
+[volume.data]
+
+[job.seed]
+image = "tools:1"
+volumes = { "/data" = "volume.data" }
+
+[service.db]
+image = "db:1"
+volumes = { "/var/lib/db" = "volume.data" }
+depends_on = ["job.seed"]
+"#;
+
+#[tokio::test]
+async fn a_volume_is_made_before_what_mounts_it_and_goes_after() {
+    let world = World::new(WITH_VOLUME);
+    let plan = world.plan().await;
+    let db = plan
+        .changes
+        .iter()
+        .find(|change| change.instance.to_string() == "service.db")
+        .and_then(|change| change.after.as_ref())
+        .unwrap();
+    assert_eq!(db.get_map("volumes").unwrap()["/var/lib/db"], "core-data");
+    world.apply(10).await;
+    let log = world.backend.log();
+    assert!(position(&log, "create volume.data") < position(&log, "create job.seed"));
+    assert!(position(&log, "create job.seed") < position(&log, "create service.db"));
+
+    // A service holding a volume is replaced old one first.
+    world.write(&WITH_VOLUME.replace("db:1", "db:2"));
+    assert_eq!(summary(&world.plan().await), ["-/+ service.db"]);
+    world.apply(10).await;
+
+    // Destroy: the volume goes once nothing mounts it.
+    let session = world.session("destroy").await;
+    let plan = session.destroy_plan();
+    let before = world.backend.log().len();
+    apply_plan(&session, &plan, 10).await;
+    let log = world.backend.log()[before..].to_vec();
+    assert!(position(&log, "delete service.db") < position(&log, "delete volume.data"));
+    assert!(position(&log, "delete job.seed") < position(&log, "delete volume.data"));
+}

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use bollard::query_parameters::{ListContainersOptions, ListImagesOptions, ListNetworksOptions};
+use bollard::query_parameters::{
+    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions,
+};
 
 /// A project name no other test or person is using: `PREFIX-<pid>-<nanos>`, which follows
 /// the project naming rule `[a-z][a-z0-9-]*`.
@@ -15,8 +17,8 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// Describes every container, network and image labelled with `project` (empty when
-/// there is none), asking the Docker API directly rather than yoyoform.
+/// Describes every container, network, volume and image labelled with `project` (empty
+/// when there is none), asking the Docker API directly rather than yoyoform.
 pub fn labelled(project: &str) -> Vec<String> {
     runtime().block_on(async {
         let docker = resources::Docker::connect().await.expect("Docker");
@@ -50,6 +52,19 @@ pub fn labelled(project: &str) -> Vec<String> {
                 .into_iter()
                 .map(|network| format!("network {:?}", network.name.unwrap_or_default())),
         );
+        let volumes = client
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters.clone()),
+            }))
+            .await
+            .expect("listing volumes");
+        found.extend(
+            volumes
+                .volumes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|volume| format!("volume {:?}", volume.name)),
+        );
         let images = client
             .list_images(Some(ListImagesOptions {
                 all: true,
@@ -67,7 +82,7 @@ pub fn labelled(project: &str) -> Vec<String> {
     })
 }
 
-/// Removes every container, network and image labelled with the project when dropped,
+/// Removes every container, network, volume and image labelled with the project when dropped,
 /// so a failing test leaves nothing behind.
 pub struct Sweep(pub String);
 
