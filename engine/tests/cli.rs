@@ -211,6 +211,44 @@ fn the_json_plan_shows_what_apply_makes() {
     assert!(!state.exists(), "a plan writes no state");
 }
 
+/// A `build` with `binary` finds its cargo workspace from the build context, so an
+/// env.toml in another folder plans the same image as the repository's own.
+#[test]
+fn a_binary_build_plans_the_same_wherever_env_toml_is() {
+    let image_of = |env: &Path, instance: &str| -> String {
+        let state = tempfile::tempdir().expect("temp dir");
+        let state = state.path().join("state.json");
+        let ran = Yoyoform::new(env.parent().unwrap())
+            .args(["-f".as_ref(), env.as_os_str()])
+            .args(["--state".as_ref(), state.as_os_str()])
+            .args(["plan", "--json"])
+            .run()
+            .code(0);
+        let plan: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
+        let changes = plan["changes"].as_array().expect("changes");
+        changes
+            .iter()
+            .find(|change| change["instance"] == instance)
+            .and_then(|change| change["after"]["values"]["image"].as_str())
+            .unwrap_or_else(|| ran.fail(&format!("no image planned for {instance}")))
+            .to_owned()
+    };
+    // Three folders down in the repository: <repository>/target/<temp>/envs/env.toml.
+    let nested = tempfile::tempdir_in(Path::new(REPOSITORY).join("target")).expect("temp dir");
+    let envs = nested.path().join("envs");
+    fs::create_dir(&envs).unwrap();
+    fs::write(
+        envs.join("env.toml"),
+        "[project]\nname = \"yoyo\"\n\n[service.auth-api]\n\
+         build = { context = \"../../../services/auth-api\", binary = \"auth-api\" }\n",
+    )
+    .unwrap();
+    assert_eq!(
+        image_of(&envs.join("env.toml"), "service.auth-api"),
+        image_of(&Path::new(REPOSITORY).join("env.toml"), "service.auth-api")
+    );
+}
+
 /// Apply plans first (that reads Docker), then has to ask; with stdin not a terminal and
 /// no `--auto-approve` it must refuse, and Docker must be left exactly as it was.
 #[test]
