@@ -376,12 +376,7 @@ fn resolve_now(applier: &Applier, change: &Change) -> Result<Attributes, Error> 
         .get(&instance.resource)
         .map(|&position| &applier.config.resources[position])
         .ok_or_else(|| Error::Bug(format!("{} is planned but not declared", instance.resource)))?;
-    let desired = applier
-        .with_context(|context| resource.settings.desired(context, instance))
-        .map_err(|error| Error::At {
-            instance: instance.clone(),
-            error: Box::new(error),
-        })?;
+    let desired = applier.with_context(|context| resource.settings.desired(context, instance))?;
     let planned = change
         .after
         .as_ref()

@@ -56,6 +56,80 @@ impl Registry {
 mod tests {
     use super::*;
 
+    /// Each kind's schema, as env.toml and references see it.
+    #[test]
+    fn schemas() {
+        type Row = (
+            &'static str,
+            &'static [&'static str],
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let table: &[Row] = &[
+            ("network", &[], &["name", "id"], &["id"]),
+            (
+                "redis",
+                &["network", "networks", "restart"],
+                &["host", "port", "url"],
+                &["id"],
+            ),
+            (
+                "service",
+                &[
+                    "build", "image", "network", "networks", "port", "env", "files", "ports",
+                    "volumes", "replicas", "command", "health", "restart",
+                ],
+                &["name", "host", "url"],
+                &["id"],
+            ),
+            (
+                "router",
+                &[
+                    "build", "image", "network", "networks", "listen*", "routes*", "health",
+                    "restart",
+                ],
+                &["url"],
+                &["id"],
+            ),
+            ("secret", &["length"], &["value"], &["value"]),
+            (
+                "job",
+                &[
+                    "build", "image", "network", "networks", "env", "files", "volumes", "command",
+                ],
+                &["name"],
+                &["id"],
+            ),
+            ("volume", &[], &["name"], &[]),
+        ];
+        let names: Vec<&str> = registry().names().collect();
+        let listed: Vec<&str> = table.iter().map(|row| row.0).collect();
+        assert_eq!(names, listed);
+        for (name, keys, exports, computed) in table {
+            let schema = registry().get(name).unwrap().schema();
+            let written: Vec<String> = schema
+                .keys
+                .iter()
+                .map(|key| format!("{}{}", key.name, if key.required { "*" } else { "" }))
+                .collect();
+            assert_eq!(written, *keys, "{name}: keys (* required)");
+            assert_eq!(schema.exports(), *exports, "{name}: exports");
+            let found: Vec<&str> = schema.computed().map(|attribute| attribute.name).collect();
+            assert_eq!(found, *computed, "{name}: computed");
+        }
+        let sensitive: Vec<(&str, &str)> = registry()
+            .iter()
+            .flat_map(|kind| {
+                kind.schema()
+                    .attributes
+                    .iter()
+                    .filter(|attribute| attribute.sensitive)
+                    .map(move |attribute| (kind.name(), attribute.name))
+            })
+            .collect();
+        assert_eq!(sensitive, [("secret", "value")]);
+    }
+
     #[test]
     fn names_are_unique_and_schemas_consistent() {
         let names: Vec<&str> = registry().names().collect();

@@ -463,7 +463,7 @@ impl Loader<'_> {
         let Some((written_kind, name)) = text.split_once('.') else {
             let problem = Problem::NotAnAddress {
                 key: key.to_owned(),
-                example: format!("{}.NAME", kind.unwrap_or("service")),
+                example: format!("{}.NAME", kind.unwrap_or("kind")),
                 found: text.to_owned(),
             };
             return Err(self.report(span, problem));
