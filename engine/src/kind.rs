@@ -293,6 +293,19 @@ pub trait Kind: Send + Sync {
         Vec::new()
     }
 
+    /// The names its objects take on the backend, `(what, name)` without the project's
+    /// prefix: no two resources may share one (the loader says so). By default one object
+    /// per instance, named after it: `name`, or `name-0`, `name-1`, ... for replicas.
+    fn objects(&self, address: &Address, settings: &dyn Settings) -> Vec<(&'static str, String)> {
+        let object = self.schema().object;
+        match settings.replicas() {
+            None => vec![(object, address.name.clone())],
+            Some(count) => (0..count)
+                .map(|index| (object, format!("{}-{index}", address.name)))
+                .collect(),
+        }
+    }
+
     /// Its implementation on a Docker daemon, if it has one.
     fn on_docker(&self, _host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
         None

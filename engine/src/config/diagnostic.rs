@@ -271,11 +271,73 @@ pub enum Problem {
         /// The local path as written.
         path: String,
     },
-    /// A `files` target that is not absolute.
-    #[error("`files` target `{path}` must be an absolute path in the container")]
-    RelativeTarget {
+    /// A container path (`files`, `volumes`) that is not absolute and plain.
+    #[error("`{key}` target `{path}` {why}")]
+    BadTarget {
+        /// `files` or `volumes`.
+        key: String,
         /// The container path.
         path: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// Two resources whose objects would have one name.
+    #[error("`{second}` would be the {object} `{name}`, as `{first}` is")]
+    NameTaken {
+        /// The resource declared first.
+        first: String,
+        /// The one declared after it.
+        second: String,
+        /// "container", "volume", ...
+        object: &'static str,
+        /// The name both would take.
+        name: String,
+    },
+    /// A resource name too long for a DNS label.
+    #[error("{what} name `{name}` is longer than {max} characters")]
+    NameTooLong {
+        /// "resource".
+        what: &'static str,
+        /// The name.
+        name: String,
+        /// The most allowed.
+        max: usize,
+    },
+    /// An `image` that is no image reference.
+    #[error("`image` `{found}` is not an image reference")]
+    BadImage {
+        /// What was written.
+        found: String,
+    },
+    /// A route whose upstreams are not what the router can reach.
+    #[error("route `{route}` must go to `http://HOST[:PORT]` addresses, found `{found}`")]
+    BadUpstream {
+        /// The route's prefix.
+        route: String,
+        /// The value.
+        found: String,
+    },
+    /// A string too long to give a container.
+    #[error(
+        "`{key}` is {length} bytes; a value given to a container may be at most {max} (the kernel's limit for one argument or variable)"
+    )]
+    TooLong {
+        /// The key.
+        key: String,
+        /// Its length.
+        length: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Tables or keys nested deeper than anything env.toml holds.
+    #[error("`{key}` nests {depth} tables deep; env.toml needs no more than {max}")]
+    TooDeep {
+        /// The dotted key, shortened.
+        key: String,
+        /// How deep it goes.
+        depth: usize,
+        /// The most allowed.
+        max: usize,
     },
     /// A `build` context that is not a folder.
     #[error("build context `{path}` does not exist")]
@@ -346,6 +408,11 @@ impl Problem {
             Problem::Template(error) => error.help(),
             Problem::BadName { pattern, .. } => Some(format!("names must match `{pattern}`")),
             Problem::BothKeys { .. } => Some("keep only one of them".to_owned()),
+            Problem::NameTaken { .. } => Some("rename one of them".to_owned()),
+            Problem::BadImage { .. } => Some(
+                "image references look like `name`, `name:tag`, `registry:5000/team/name:tag` or `name@sha256:...`"
+                    .to_owned(),
+            ),
             Problem::UnsetVariable { name } => Some(format!(
                 "give it a `default`, or set it with `--var {name}=VALUE` or `YOYOFORM_VAR_{name}`"
             )),

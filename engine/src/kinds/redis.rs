@@ -63,9 +63,21 @@ impl Kind for Redis {
         container::claims(attributes)
     }
 
+    fn objects(&self, address: &Address, _settings: &dyn Settings) -> Vec<(&'static str, String)> {
+        vec![
+            ("container", address.name.clone()),
+            ("volume", data_volume(&address.name)),
+        ]
+    }
+
     fn on_docker(&self, host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
         Some(Box::new(DockerContainer::new(host, RedisHooks)))
     }
+}
+
+/// The name of a Redis's data volume, after the Redis (the project's prefix aside).
+fn data_volume(name: &str) -> String {
+    format!("{name}-data")
 }
 
 impl Settings for RedisSettings {
@@ -95,7 +107,7 @@ impl Settings for RedisSettings {
         })?;
         let mut attributes = self.container.desired(cx, instance, image, true)?;
         // Its data outlives the container: a replaced Redis keeps the queue.
-        let volume = format!("{}-data", cx.object_name(instance));
+        let volume = format!("{}-{}", cx.project(), data_volume(&instance.resource.name));
         attributes.map("volumes", BTreeMap::from([(DATA_DIR.to_owned(), volume)]));
         Ok(attributes)
     }

@@ -12,7 +12,7 @@ use crate::attributes::{Attributes, Resolved};
 use crate::backend::docker::DockerHost;
 use crate::config::diagnostic::Problem;
 use crate::config::model::{Address, Template};
-use crate::config::{Checked, Table, required};
+use crate::config::{Checked, Reported, Table, required};
 use crate::error::Error;
 use crate::kind::{Attribute, Decision, Diff, Driver, Key, Kind, Schema, Settings, Type};
 use crate::plan::Instance;
@@ -70,6 +70,7 @@ impl Kind for Router {
                 };
                 Err(table.report("routes", problem))
             }
+            Ok(routes) => check_upstreams(table, routes),
             routes => routes,
         };
         Ok(Box::new(RouterSettings {
@@ -143,12 +144,56 @@ impl Settings for RouterSettings {
     }
 }
 
+/// The upstreams of every route that can be known before anything is resolved must be
+/// what the router takes: `http://HOST[:PORT]`, several separated by `|`. (A reference
+/// like `${service.api.url}` is such a URL by construction.)
+fn check_upstreams(
+    table: &mut Table<'_, '_>,
+    routes: BTreeMap<String, Template>,
+) -> Checked<BTreeMap<String, Template>> {
+    let mut ok = true;
+    for (prefix, upstream) in &routes {
+        let Some(text) = table.literal(upstream) else {
+            continue;
+        };
+        if !text.split('|').all(is_upstream) {
+            let problem = Problem::BadUpstream {
+                route: prefix.clone(),
+                found: text,
+            };
+            table.report_entry("routes", prefix, problem);
+            ok = false;
+        }
+    }
+    if ok { Ok(routes) } else { Err(Reported) }
+}
+
+/// `http://HOST` or `http://HOST:PORT`, a trailing `/` allowed: what the router's
+/// `ROUTES` takes as an upstream.
+fn is_upstream(text: &str) -> bool {
+    let Some(authority) = text.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = authority.strip_suffix('/').unwrap_or(authority);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._[]:".contains(c));
+    let port_ok = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|port| port > 0));
+    host_ok && port_ok
+}
+
 /// A `routes` key must be `/segment` or `/segment/more`: what the router matches
-/// requests' paths against.
+/// requests' paths against (no `.` or `..` segment, which a request path never has
+/// once it is normalised).
 fn route_problem(path: &str) -> Option<Problem> {
     let good = path.strip_prefix('/').is_some_and(|rest| {
         rest.split('/').all(|segment| {
-            !segment.is_empty()
+            !matches!(segment, "" | "." | "..")
                 && segment
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
@@ -157,4 +202,42 @@ fn route_problem(path: &str) -> Option<Problem> {
     (!good).then(|| Problem::BadRoute {
         path: path.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_and_upstreams() {
+        for (path, good) in [
+            ("/api", true),
+            ("/api/v1", true),
+            ("/a.b~c", true),
+            ("api", false),
+            ("/", false),
+            ("/a//b", false),
+            ("/a/..", false),
+            ("/./a", false),
+            ("/a b", false),
+        ] {
+            assert_eq!(route_problem(path).is_none(), good, "{path}");
+        }
+        for (upstream, good) in [
+            ("http://auth-api:5000", true),
+            ("http://auth-api", true),
+            ("http://auth-api:5000/", true),
+            ("http://127.0.0.1:9", true),
+            ("http://[::1]:5002", true),
+            ("auth-api:5000", false),
+            ("https://auth-api", false),
+            ("http://", false),
+            ("http://a:0", false),
+            ("http://a:70000", false),
+            ("http://a:5000/path", false),
+            ("http://user@a", false),
+        ] {
+            assert_eq!(is_upstream(upstream), good, "{upstream}");
+        }
+    }
 }

@@ -31,6 +31,35 @@ impl Loader<'_> {
         }
     }
 
+    /// Two resources whose objects would have one name: each apply would take the other's
+    /// for a leftover of its own, and the plan would never settle.
+    pub(super) fn check_names(&mut self, resources: &[Resource], project: Option<&str>) {
+        let mut first: BTreeMap<(&'static str, String), &Address> = BTreeMap::new();
+        for resource in resources {
+            let kind = resource.address.kind();
+            for (object, name) in kind.objects(&resource.address, resource.settings.as_ref()) {
+                match first.get(&(object, name.clone())) {
+                    None => {
+                        first.insert((object, name), &resource.address);
+                    }
+                    Some(earlier) => {
+                        let problem = Problem::NameTaken {
+                            first: earlier.to_string(),
+                            second: resource.address.to_string(),
+                            object,
+                            name: match project {
+                                Some(project) => format!("{project}-{name}"),
+                                None => name,
+                            },
+                        };
+                        self.report_at(resource.location, problem);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
     pub(super) fn check_cycles(&mut self, resources: &[Resource]) {
         let graph = Graph::unchecked(resources);
         for cycle in graph.cycles() {
@@ -50,6 +79,14 @@ impl Loader<'_> {
     pub(super) fn template(&mut self, node: &Node, key: &str) -> Checked<Template> {
         let text = self.string(node, key)?;
         let span = node.span();
+        if text.len() > MAX_VALUE_BYTES {
+            let problem = Problem::TooLong {
+                key: key.to_owned(),
+                length: text.len(),
+                max: MAX_VALUE_BYTES,
+            };
+            return Err(self.report(span, problem));
+        }
         let (template, offsets) = template::parse_with_offsets(text).map_err(|error| {
             let at = self.offset_in_string(span.clone(), text, error.offset);
             self.report(at..at, Problem::Template(error))
@@ -88,6 +125,21 @@ impl Loader<'_> {
                 })
             }
         }
+    }
+
+    /// The text of a template when it holds no reference but to variables with a value.
+    pub(super) fn literal(&self, template: &Template) -> Option<String> {
+        let mut text = String::new();
+        for part in &template.parts {
+            match part {
+                Part::Text(literal) => text.push_str(literal),
+                Part::Reference(Reference::Variable(name)) => {
+                    text.push_str(&self.values.get(name)?.to_string())
+                }
+                Part::Reference(Reference::Attribute { .. }) => return None,
+            }
+        }
+        Some(text)
     }
 
     /// The text of a template whose only references are variables; `Ok(None)` when a

@@ -36,10 +36,20 @@ pub struct Reported;
 /// A value read from env.toml, or [`Reported`].
 pub type Checked<T> = Result<T, Reported>;
 
-/// Resource, variable and output names: they become Docker names and DNS aliases.
+/// Variable and output names.
 const NAME_PATTERN: &str = "[a-z][a-z0-9_-]*";
+/// Resource names become Docker names, image repositories and DNS aliases: Docker refuses
+/// a repository ending in `-` or `_`, or with two kinds of separator side by side.
+const RESOURCE_PATTERN: &str = "[a-z][a-z0-9]*([-_][a-z0-9]+)*";
+/// A DNS label's limit: the name is the containers' alias on their networks.
+const MAX_RESOURCE_NAME: usize = 63;
 /// The project name prefixes every Docker object's name and is a label value.
 const PROJECT_PATTERN: &str = "[a-z][a-z0-9-]*";
+/// The longest string a container can be given: the kernel's limit for one argument or
+/// environment variable (`MAX_ARG_STRLEN`, its terminating NUL aside).
+const MAX_VALUE_BYTES: usize = 131_071;
+/// How many parts a dotted key may have: env.toml's deepest is `service.NAME.health.test`.
+const MAX_KEY_DEPTH: usize = 16;
 /// The tables env.toml may hold besides the resource kinds.
 const OTHER_TABLES: [&str; 3] = ["project", "variable", "output"];
 /// The only address yoyoform publishes ports on (the network rule of this machine).
@@ -148,13 +158,13 @@ impl<'s> Loader<'s> {
         if !errors.is_empty() {
             // What toml recovered is a guess; checking it would add noise to real problems.
             for error in errors {
-                let location = error
-                    .span()
-                    .map_or(Location { line: 1, column: 1 }, |span| {
-                        self.location(span.start)
-                    });
-                let message = error.message().to_owned();
-                self.report_at(location, Problem::Syntax { message });
+                match error.span() {
+                    Some(span) => {
+                        let message = error.message().to_owned();
+                        self.report(span, Problem::Syntax { message });
+                    }
+                    None => self.spanless(error.message()),
+                }
             }
             return Err(Reported);
         }
@@ -203,6 +213,8 @@ impl<'s> Loader<'s> {
             .sort_by_key(|resource: &Resource| (resource.location.line, resource.location.column));
         self.check_host_ports();
         self.check_cycles(&resources);
+        let prefix = project.as_ref().ok().map(String::as_str);
+        self.check_names(&resources, prefix);
 
         let config = Config {
             path: path.to_owned(),
@@ -216,6 +228,25 @@ impl<'s> Loader<'s> {
             Ok(config)
         } else {
             Err(Reported)
+        }
+    }
+
+    /// A toml error that says not where. The one seen is its recursion limit, hit by keys
+    /// dotted too deep: the deepest key is where to look.
+    fn spanless(&mut self, message: &str) {
+        match deepest_key(self.source) {
+            Some((offset, key, depth)) if depth > MAX_KEY_DEPTH => {
+                let problem = Problem::TooDeep {
+                    key,
+                    depth,
+                    max: MAX_KEY_DEPTH,
+                };
+                self.report(offset..offset, problem);
+            }
+            _ => {
+                let message = message.to_owned();
+                self.report_at(Location { line: 1, column: 1 }, Problem::Syntax { message });
+            }
         }
     }
 
@@ -258,7 +289,12 @@ impl<'s> Loader<'s> {
             .into_iter()
             .map(|(key, node)| {
                 let name: &str = key.get_ref();
-                let name_ok = self.name(name, key.span(), what, NAME_PATTERN);
+                let pattern = if what == "resource" {
+                    RESOURCE_PATTERN
+                } else {
+                    NAME_PATTERN
+                };
+                let name_ok = self.name(name, key.span(), what, pattern);
                 let body = self.table(node, &format!("{group}.{name}"));
                 name_ok?;
                 Ok((name, self.location(node.span().start), body?))
@@ -314,7 +350,7 @@ impl<'s> Loader<'s> {
         };
         match &overrides.project {
             None => Ok(name),
-            Some(project) if is_name(project, false) => Ok(project.clone()),
+            Some(project) if is_name(project, PROJECT_PATTERN) => Ok(project.clone()),
             Some(project) => Err(self.report_at(
                 Location::default(),
                 Problem::BadName {
@@ -474,6 +510,40 @@ impl<'s> Loader<'s> {
         }
         if ok { Ok(outputs) } else { Err(Reported) }
     }
+}
+
+/// The deepest dotted key of the file (a table header or the key of a `key = value`
+/// line): where it starts, its first parts, how many parts it has. Dots inside quotes do
+/// not count.
+fn deepest_key(source: &str) -> Option<(usize, String, usize)> {
+    let mut deepest: Option<(usize, String, usize)> = None;
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        let start = offset + (line.len() - line.trim_start().len());
+        offset += line.len();
+        let text = line.trim_start().trim_start_matches('[');
+        let mut quote = None;
+        let mut depth = 1;
+        let mut end = text.len();
+        for (at, c) in text.char_indices() {
+            match (quote, c) {
+                (Some(open), c) if c == open => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '.') => depth += 1,
+                (None, '=' | ']' | '#') => {
+                    end = at;
+                    break;
+                }
+                (None, _) => {}
+            }
+        }
+        if deepest.as_ref().is_none_or(|(_, _, most)| depth > *most) {
+            let key: String = text[..end].trim().chars().take(40).collect();
+            deepest = Some((start, format!("{key}..."), depth));
+        }
+    }
+    deepest
 }
 
 mod checks;

@@ -162,6 +162,25 @@ impl<'a, 's> Table<'a, 's> {
         self.loader.report(at..at, problem)
     }
 
+    /// Records a problem at the value of one entry of a table-valued key
+    /// (`routes."/api"`).
+    pub fn report_entry(&mut self, key: &str, entry: &str, problem: Problem) -> Reported {
+        let node = self.table.get(key).and_then(|node| match node.get_ref() {
+            DeValue::Table(entries) => entries.get(entry),
+            _ => None,
+        });
+        match node {
+            Some(node) => self.loader.report(node.span(), problem),
+            None => self.report(key, problem),
+        }
+    }
+
+    /// The text of a template when it holds no reference but to variables: what can be
+    /// checked before anything is resolved.
+    pub fn literal(&self, template: &Template) -> Option<String> {
+        self.loader.literal(template)
+    }
+
     /// Records a problem at the table.
     pub fn report_here(&mut self, problem: Problem) -> Reported {
         self.loader.report_at(self.location, problem)
@@ -364,7 +383,7 @@ impl<'a, 's> Table<'a, 's> {
         self.loader
             .map(node, &path, |loader, target, node, _| {
                 let address = loader.reference(node, &path, Some(kind));
-                loader.container_path(target)?;
+                loader.container_path(&path, target)?;
                 address
             })
             .map(Some)
@@ -503,13 +522,24 @@ impl Loader<'_> {
         }
     }
 
-    /// A container path, a key of `files` or `volumes`: absolute.
-    fn container_path(&mut self, target: &Key) -> Checked<()> {
-        if target.get_ref().starts_with('/') {
+    /// A container path, a key of `files` (a file) or `volumes` (a folder): absolute,
+    /// plain (Docker would resolve `..` somewhere else than it reads), not the root.
+    fn container_path(&mut self, key: &str, target: &Key) -> Checked<()> {
+        let path: &str = target.get_ref();
+        let parts: Vec<&str> = path.split('/').skip(1).collect();
+        let why = if !path.starts_with('/') {
+            "must be an absolute path in the container"
+        } else if path == "/" || path.ends_with('/') {
+            "must not be `/` or end in `/`"
+        } else if parts.iter().any(|part| matches!(*part, "" | "." | "..")) {
+            "must not hold `.`, `..` or `//`"
+        } else {
             return Ok(());
-        }
-        let problem = Problem::RelativeTarget {
-            path: target.get_ref().to_string(),
+        };
+        let problem = Problem::BadTarget {
+            key: key.to_owned(),
+            path: path.to_owned(),
+            why,
         };
         Err(self.report(target.span(), problem))
     }
@@ -517,7 +547,7 @@ impl Loader<'_> {
     /// One `files` entry: an absolute container path = a local file.
     fn file(&mut self, target: &Key, node: &Node, key: &str) -> Checked<PathBuf> {
         let source = self.string(node, key);
-        self.container_path(target)?;
+        self.container_path("files", target)?;
         let source = source?;
         if !self.root.join(source).is_file() {
             let problem = Problem::MissingFile {

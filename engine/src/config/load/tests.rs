@@ -89,7 +89,68 @@ fn broken_files_give_exact_messages() {
         ),
         (
             "[service.Api]\nimage = \"x\"\n",
-            "env.toml:3:10: error: invalid resource name `Api`\n  help: names must match `[a-z][a-z0-9_-]*`",
+            "env.toml:3:10: error: invalid resource name `Api`\n  help: names must match `[a-z][a-z0-9]*([-_][a-z0-9]+)*`",
+        ),
+        // Names Docker refuses in an image repository or a DNS label.
+        (
+            "[service.api-]\nimage = \"x\"\n[service.a_-b]\nimage = \"x\"\n\
+             [service.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\nimage = \"x\"\n",
+            "env.toml:3:10: error: invalid resource name `api-`\n  help: names must match `[a-z][a-z0-9]*([-_][a-z0-9]+)*`\n\
+             env.toml:5:10: error: invalid resource name `a_-b`\n  help: names must match `[a-z][a-z0-9]*([-_][a-z0-9]+)*`\n\
+             env.toml:7:10: error: resource name `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` is longer than 63 characters",
+        ),
+        // Names that collide on Docker: each apply would remove the other's object.
+        (
+            "[service.platform]\nimage = \"x\"\n\
+             [router.platform]\nimage = \"x\"\nlisten = \"127.0.0.1:1\"\nroutes = { \"/a\" = \"http://a\" }\n",
+            "env.toml:5:1: error: `router.platform` would be the container `yoyo-platform`, as `service.platform` is\n  \
+             help: rename one of them",
+        ),
+        (
+            "[service.worker]\nimage = \"x\"\nreplicas = 2\n[service.worker-1]\nimage = \"x\"\n",
+            "env.toml:6:1: error: `service.worker-1` would be the container `yoyo-worker-1`, as `service.worker` is\n  \
+             help: rename one of them",
+        ),
+        (
+            "[redis.queue]\n[service.queue]\nimage = \"x\"\n[volume.queue-data]\n",
+            "env.toml:4:1: error: `service.queue` would be the container `yoyo-queue`, as `redis.queue` is\n  \
+             help: rename one of them\n\
+             env.toml:6:1: error: `volume.queue-data` would be the volume `yoyo-queue-data`, as `redis.queue` is\n  \
+             help: rename one of them",
+        ),
+        (
+            "[network.platform]\n[volume.platform]\n[service.platform]\nimage = \"x\"\n",
+            "(loaded without problems)",
+        ),
+        // What Docker refuses or mangles only at apply.
+        (
+            "[service.api]\nimage = \"x\"\nenv = { \"A=B\" = \"1\", \"\" = \"2\" }\n",
+            "env.toml:5:9: error: env key \"A=B\" must not be empty or hold `=`\n\
+             env.toml:5:22: error: env key \"\" must not be empty or hold `=`",
+        ),
+        (
+            "[service.api]\nimage = \"x\"\nfiles = { \"/\" = \"services/api/users.json\", \
+             \"/etc/../x\" = \"services/api/users.json\", \"/etc/\" = \"services/api/users.json\" }\n\
+             volumes = { \"/data//x\" = \"volume.v\" }\n[volume.v]\n",
+            "env.toml:5:11: error: `files` target `/` must not be `/` or end in `/`\n\
+             env.toml:5:44: error: `files` target `/etc/../x` must not hold `.`, `..` or `//`\n\
+             env.toml:5:85: error: `files` target `/etc/` must not be `/` or end in `/`\n\
+             env.toml:6:13: error: `volumes` target `/data//x` must not hold `.`, `..` or `//`",
+        ),
+        (
+            "[variable.h]\ndefault = \"c\"\n[router.edge]\nimage = \"x\"\nlisten = \"127.0.0.1:1\"\n\
+             routes = { \"/a/..\" = \"http://a\" }\n[router.other]\nimage = \"x\"\nlisten = \"127.0.0.1:2\"\n\
+             routes = { \"/b\" = \"auth-api:5000\", \"/c\" = \"http://${var.h}/x\", \"/d\" = \"http://d:1|http://e:2\" }\n",
+            "env.toml:8:12: error: route `/a/..` must be a path like `/segment` or `/segment/more`\n\
+             env.toml:12:19: error: route `/b` must go to `http://HOST[:PORT]` addresses, found `auth-api:5000`\n\
+             env.toml:12:43: error: route `/c` must go to `http://HOST[:PORT]` addresses, found `http://c/x`",
+        ),
+        (
+            "[service.api]\nimage = \"Api:latest\"\n[service.b]\nimage = \"b:\"\n",
+            "env.toml:4:9: error: `image` `Api:latest` is not an image reference\n  \
+             help: image references look like `name`, `name:tag`, `registry:5000/team/name:tag` or `name@sha256:...`\n\
+             env.toml:6:9: error: `image` `b:` is not an image reference\n  \
+             help: image references look like `name`, `name:tag`, `registry:5000/team/name:tag` or `name@sha256:...`",
         ),
         (
             "[variable.9port]\ndefault = 1\n",
@@ -275,6 +336,29 @@ fn project_problems() {
     for (source, expected) in table {
         assert_eq!(problems(source), *expected, "\n--- env.toml:\n{source}");
     }
+}
+
+#[test]
+fn values_over_the_kernels_limit_and_keys_nested_too_deep_are_placed() {
+    let big = format!(
+        "{PROJECT}[service.api]\nimage = \"x\"\nenv = {{ BIG = \"{}\" }}\n",
+        "x".repeat(140_000)
+    );
+    assert_eq!(
+        problems(&big),
+        "env.toml:5:15: error: `env.BIG` is 140000 bytes; a value given to a container may be \
+         at most 131071 (the kernel's limit for one argument or variable)"
+    );
+    let parts: Vec<&str> = vec!["k"; 300];
+    let deep = format!(
+        "{PROJECT}[service.api]\nimage = \"x\"\nhealth.{} = 1\n",
+        parts.join(".")
+    );
+    assert_eq!(
+        problems(&deep),
+        "env.toml:5:1: error: `health.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k...` nests 301 tables \
+         deep; env.toml needs no more than 16"
+    );
 }
 
 #[test]

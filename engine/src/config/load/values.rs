@@ -155,25 +155,50 @@ impl Loader<'_> {
         what: &'static str,
         pattern: &'static str,
     ) -> Checked<()> {
-        if is_name(name, pattern == NAME_PATTERN) {
-            return Ok(());
+        if !is_name(name, pattern) {
+            let problem = Problem::BadName {
+                what,
+                name: name.to_owned(),
+                pattern,
+            };
+            return Err(self.report(span, problem));
         }
-        let problem = Problem::BadName {
-            what,
-            name: name.to_owned(),
-            pattern,
-        };
-        Err(self.report(span, problem))
+        if pattern == RESOURCE_PATTERN && name.len() > MAX_RESOURCE_NAME {
+            let problem = Problem::NameTooLong {
+                what,
+                name: name.to_owned(),
+                max: MAX_RESOURCE_NAME,
+            };
+            return Err(self.report(span, problem));
+        }
+        Ok(())
     }
 }
 
-/// `[a-z][a-z0-9-]*`, with `_` too when `underscore`.
-pub(super) fn is_name(name: &str, underscore: bool) -> bool {
+/// Whether `name` follows `pattern`, one of the name patterns of this module.
+pub(super) fn is_name(name: &str, pattern: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|first| first.is_ascii_lowercase())
-        && chars.all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || (underscore && c == '_')
-        })
+    if !chars.next().is_some_and(|first| first.is_ascii_lowercase()) {
+        return false;
+    }
+    let word = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    match pattern {
+        RESOURCE_PATTERN => {
+            // Words of letters and digits, each separator one `-` or `_` between two.
+            let mut after_separator = false;
+            for c in chars {
+                match c {
+                    '-' | '_' if after_separator => return false,
+                    '-' | '_' => after_separator = true,
+                    c if word(c) => after_separator = false,
+                    _ => return false,
+                }
+            }
+            !after_separator
+        }
+        PROJECT_PATTERN => chars.all(|c| word(c) || c == '-'),
+        _ => chars.all(|c| word(c) || c == '-' || c == '_'),
+    }
 }
 
 /// `env.HTTP_PORT`, or `files."/etc/x"` for keys that are not bare.

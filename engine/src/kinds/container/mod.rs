@@ -361,7 +361,13 @@ fn image_source(table: &mut Table<'_, '_>) -> Checked<ImageSource> {
     let name = table.address().to_string();
     match (table.has("build"), table.has("image")) {
         (true, false) => build(table),
-        (false, true) => Ok(ImageSource::Image(required(table.non_empty("image"))?)),
+        (false, true) => {
+            let image = required(table.non_empty("image"))?;
+            if !is_image_reference(&image) {
+                return Err(table.report("image", Problem::BadImage { found: image }));
+            }
+            Ok(ImageSource::Image(image))
+        }
         (false, false) if table.rejected("build") || table.rejected("image") => Err(Reported),
         (false, false) => Err(table.report_here(Problem::NoImageSource { table: name })),
         (true, true) => Err(table.report_second(
@@ -374,6 +380,88 @@ fn image_source(table: &mut Table<'_, '_>) -> Checked<ImageSource> {
             },
         )),
     }
+}
+
+/// Whether `text` is an image reference Docker takes: `[registry[:port]/]path[:tag][@digest]`,
+/// the path lower-case words joined by `.`, `_`, `__` or dashes, a tag of at most 128
+/// word characters, dots and dashes, a digest `algorithm:hex`.
+pub fn is_image_reference(text: &str) -> bool {
+    let (rest, digest) = match text.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (text, None),
+    };
+    let digest_ok = digest.is_none_or(|digest| {
+        digest.split_once(':').is_some_and(|(algorithm, hex)| {
+            !algorithm.is_empty()
+                && algorithm
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+._-".contains(c))
+                && hex.len() >= 32
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+        })
+    });
+    // A tag is after the last `:` that comes after the last `/` (a registry's port is not).
+    let last_slash = rest.rfind('/').map_or(0, |at| at + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(at) => (&rest[..last_slash + at], Some(&rest[last_slash + at + 1..])),
+        None => (rest, None),
+    };
+    let tag_ok = tag.is_none_or(|tag| {
+        let mut chars = tag.chars();
+        tag.len() <= 128
+            && chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    });
+    let mut components: Vec<&str> = name.split('/').collect();
+    // The first part names a registry when it looks like a host: `localhost`, a dot or a port.
+    if components.len() > 1 {
+        let first = components[0];
+        if first == "localhost" || first.contains(['.', ':']) {
+            let (host, port) = first.split_once(':').unwrap_or((first, "1"));
+            let host_ok = !host.is_empty()
+                && host.split('.').all(|part| {
+                    !part.is_empty()
+                        && !part.starts_with('-')
+                        && !part.ends_with('-')
+                        && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !host_ok || port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+                return false;
+            }
+            components.remove(0);
+        }
+    }
+    let path_ok = !components.is_empty() && components.iter().all(|part| path_component(part));
+    name.len() <= 255 && path_ok && tag_ok && digest_ok
+}
+
+/// Lower-case letters and digits, in words joined by `.`, `_`, `__` or any run of `-`.
+fn path_component(part: &str) -> bool {
+    let word = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let bytes: Vec<char> = part.chars().collect();
+    if bytes.is_empty() || !word(bytes[0]) || !word(bytes[bytes.len() - 1]) {
+        return false;
+    }
+    let mut at = 0;
+    while at < bytes.len() {
+        if word(bytes[at]) {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && !word(bytes[at]) {
+            at += 1;
+        }
+        let separator: String = bytes[start..at].iter().collect();
+        let ok =
+            matches!(separator.as_str(), "." | "_" | "__") || separator.chars().all(|c| c == '-');
+        if !ok {
+            return false;
+        }
+    }
+    true
 }
 
 /// `build = "dir"` or `build = { context = "dir", binary = "name" }`.
@@ -525,6 +613,35 @@ mod tests {
             claims(&attributes),
             ["container:p-web", "port:8080", "port:8443"]
         );
+    }
+
+    #[test]
+    fn image_references() {
+        for (reference, good) in [
+            ("x", true),
+            ("redis", true),
+            ("redis:7", true),
+            ("library/redis:7.0.15-alpine", true),
+            ("localhost:5000/team/app:1.0", true),
+            ("registry.example.com/a/b", true),
+            ("my_app__x.y--z:tag_1", true),
+            (
+                "app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                true,
+            ),
+            ("Redis", false),
+            ("app-", false),
+            ("app:", false),
+            ("app::1", false),
+            ("app:-1", false),
+            ("a/_b", false),
+            ("a b", false),
+            ("app@sha256:xyz", false),
+            ("localhost:port/app", false),
+            ("", false),
+        ] {
+            assert_eq!(is_image_reference(reference), good, "{reference:?}");
+        }
     }
 
     #[test]
