@@ -300,7 +300,8 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
         Action::Delete => Attributes::default(),
         _ => resolve_now(applier, change)?,
     };
-    let labels = labels(&applier.config.project, kind, instance, &planned);
+    let lineage = applier.state.lineage();
+    let labels = labels(&applier.config.project, &lineage, kind, instance, &planned);
     let work = Work {
         instance,
         project: &applier.config.project,
@@ -311,6 +312,21 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
     };
 
     let applied = match (change.action, prior) {
+        // What an interrupted apply of this state left and the state does not record.
+        (Action::Delete, _) if change.unrecorded.is_some() => {
+            let left = Recorded {
+                ids: change.unrecorded.iter().cloned().collect(),
+                attributes: change.before.clone().unwrap_or_default(),
+            };
+            driver.delete(&work, &left).await?;
+            applier.emit(Event::Finished(
+                instance.clone(),
+                change.action,
+                start.elapsed(),
+                None,
+            ));
+            return Ok(());
+        }
         (Action::Delete, prior) => {
             if let Some(prior) = prior {
                 driver.delete(&work, &prior).await?;
@@ -344,6 +360,10 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
             // otherwise should the new one fail.
             applier.state.remove_resource(&key)?;
             driver.create(&work, &planned).await?
+        }
+        (Action::Create, _) if change.unrecorded.is_some() => {
+            let id = change.unrecorded.as_deref().unwrap_or_default();
+            driver.adopt(&work, id, &planned).await?
         }
         (Action::Create | Action::Replace, _) => driver.create(&work, &planned).await?,
     };
@@ -467,15 +487,18 @@ fn value_at(attributes: &Attributes, path: &Path) -> Option<String> {
     Some(serde_json::to_string(&text).unwrap_or(text))
 }
 
-/// The labels of every object made for an instance.
+/// The labels of every object made for an instance: whose it is (the project and the
+/// lineage of the state making it), what it is for, what it was made from.
 fn labels(
     project: &str,
+    lineage: &str,
     kind: &dyn Kind,
     instance: &Instance,
     planned: &Attributes,
 ) -> BTreeMap<String, String> {
     Labels::new(project)
         .address(&instance.to_string())
+        .lineage(lineage)
         .config_hash(&config_hash(kind, planned))
         .build()
 }
@@ -556,6 +579,7 @@ mod tests {
             dependencies: dependencies.iter().map(|d| instance(d)).collect(),
             prior_dependencies: prior.iter().map(|d| instance(d)).collect(),
             create_before_destroy: false,
+            unrecorded: None,
         }
     }
 

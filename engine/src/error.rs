@@ -68,6 +68,13 @@ pub enum Error {
         /// The project.
         project: String,
     },
+    /// The backend holds objects where the plan would make its own, which this state did
+    /// not make: they are left alone, and nothing is planned.
+    #[error(
+        "the backend holds what this state did not make where the plan would make its own (or labelled for this project):\n{}\nyoyoform leaves them alone: destroy them with the state that made them, take one over with `yoyoform import ADDRESS ID`, or remove them by hand",
+        .0.iter().map(|line| format!("  - {line}")).collect::<Vec<_>>().join("\n")
+    )]
+    Conflicts(Vec<String>),
     /// A resource mounts a volume that is not there.
     #[error("volume `{name}` that {instance} mounts does not exist")]
     MissingVolume {

@@ -402,6 +402,21 @@ pub trait Driver: Send + Sync {
         Ok(applied)
     }
 
+    /// Takes over object `id`, which an apply of this state made for the instance and
+    /// could not record (its labels say so): recorded as it is when it is what was
+    /// planned, made anew in its place otherwise. Only called when the plan said so.
+    async fn adopt(
+        &self,
+        work: &Work<'_>,
+        id: &str,
+        _planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        Err(Error::Bug(format!(
+            "{} was planned to adopt `{id}`, which its kind cannot do",
+            work.instance
+        )))
+    }
+
     /// Removes the instance; one already gone counts as removed.
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error>;
 }

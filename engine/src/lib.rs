@@ -17,6 +17,7 @@ pub mod error;
 pub mod graph;
 pub mod kind;
 pub mod kinds;
+pub mod ownership;
 pub mod plan;
 pub mod refresh;
 pub mod resolve;

@@ -126,7 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let session = open(&cli, "plan").await?;
-            let plan = session.plan()?;
+            let plan = session.plan().await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
             } else {
@@ -170,9 +170,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let session = open(&cli, "apply").await?;
             let plan = match plan_file {
                 // A saved plan was reviewed already: it is applied as it is, or not at all.
-                Some(file) => session.saved_plan(file)?,
+                Some(file) => session.saved_plan(file).await?,
                 None => {
-                    let plan = session.plan()?;
+                    let plan = session.plan().await?;
                     print!("{}", plan::render(&plan, style));
                     if !plan.is_empty() {
                         confirm("apply", *auto_approve)?;

@@ -13,6 +13,7 @@ use crate::backend::Backend;
 use crate::config::model::Config;
 use crate::error::Error;
 use crate::graph::Graph;
+use crate::ownership;
 use crate::plan::{self, Actual, Instance, OutputChange, Plan, SavedPlan};
 use crate::refresh::refresh;
 
@@ -74,14 +75,27 @@ impl Session {
         })
     }
 
-    /// The plan: what it takes to make the backend match env.toml.
-    pub fn plan(&self) -> Result<Plan, Error> {
-        plan::build(&plan::Planner {
+    /// The plan: what it takes to make the backend match env.toml; what the backend holds
+    /// under the names it takes is held against it (see [`ownership`]).
+    pub async fn plan(&self) -> Result<Plan, Error> {
+        let mut plan = plan::build(&plan::Planner {
             config: &self.config,
             graph: &self.graph,
             prior: &self.prior,
             actual: &self.actual,
-        })
+        })?;
+        if ownership::matters(&plan, &self.prior) {
+            let found = self.backend.survey().await?;
+            let lineage = self.state.lineage();
+            ownership::reconcile(
+                &mut plan,
+                &self.prior,
+                &found,
+                &self.config.project,
+                &lineage,
+            )?;
+        }
+        Ok(plan)
     }
 
     /// The plan of `destroy`.
@@ -91,10 +105,10 @@ impl Session {
 
     /// A plan saved by `plan --out`, if it still fits: the same env.toml, variables and
     /// state, and everything its changes are made from as it was.
-    pub fn saved_plan(&self, file: &Path) -> Result<Plan, Error> {
+    pub async fn saved_plan(&self, file: &Path) -> Result<Plan, Error> {
         let saved = SavedPlan::load(file)?;
         saved.check(&self.config, &self.prior.lineage, self.prior.serial)?;
-        saved.check_inputs(&self.plan()?)?;
+        saved.check_inputs(&self.plan().await?)?;
         Ok(saved.plan)
     }
 
@@ -135,9 +149,10 @@ impl Session {
         if !outcome.not_started.is_empty() {
             return Ok(Vec::new());
         }
+        let lineage = self.state.lineage();
         let swept = self
             .backend
-            .sweep(&self.config.project, keep_images)
+            .sweep(&self.config.project, &lineage, keep_images)
             .await?;
         outcome.destroyed += swept.instances;
         let covered = std::mem::take(&mut outcome.failures);

@@ -55,13 +55,13 @@ impl World {
     }
 
     async fn plan(&self) -> Plan {
-        self.session("plan").await.plan().expect("a plan")
+        self.session("plan").await.plan().await.expect("a plan")
     }
 
     /// Plans and applies, `parallelism` at once; the outcome and the events in order.
     async fn apply(&self, parallelism: usize) -> (Outcome, Vec<Event>) {
         let session = self.session("apply").await;
-        let plan = session.plan().expect("a plan");
+        let plan = session.plan().await.expect("a plan");
         apply_plan(&session, &plan, parallelism).await
     }
 }
@@ -285,7 +285,7 @@ async fn a_saved_plan_is_applied_as_saved_and_refused_once_its_inputs_move() {
     let world = World::new(&env);
     std::fs::write(world.path("conf.txt"), "one\n").unwrap();
     let session = world.session("plan").await;
-    let plan = session.plan().unwrap();
+    let plan = session.plan().await.unwrap();
     SavedPlan::new(plan, &session.config)
         .unwrap()
         .save(&world.path("saved.plan"))
@@ -295,7 +295,10 @@ async fn a_saved_plan_is_applied_as_saved_and_refused_once_its_inputs_move() {
     // The file it copies changed since: refused, nothing done.
     std::fs::write(world.path("conf.txt"), "two\n").unwrap();
     let session = world.session("apply").await;
-    let error = session.saved_plan(&world.path("saved.plan")).unwrap_err();
+    let error = session
+        .saved_plan(&world.path("saved.plan"))
+        .await
+        .unwrap_err();
     assert_eq!(
         error.to_string(),
         "the saved plan is stale: `files[\"/etc/conf\"]` of service.files is not what it was \
@@ -306,7 +309,7 @@ async fn a_saved_plan_is_applied_as_saved_and_refused_once_its_inputs_move() {
     // Back as it was: applied as saved, then stale because the state moved on.
     std::fs::write(world.path("conf.txt"), "one\n").unwrap();
     let session = world.session("apply").await;
-    let plan = session.saved_plan(&world.path("saved.plan")).unwrap();
+    let plan = session.saved_plan(&world.path("saved.plan")).await.unwrap();
     let (outcome, _) = apply_plan(&session, &plan, 10).await;
     assert_eq!(outcome.added, 6);
     assert_eq!(
@@ -317,7 +320,10 @@ async fn a_saved_plan_is_applied_as_saved_and_refused_once_its_inputs_move() {
     );
     drop(session);
     let session = world.session("apply").await;
-    let error = session.saved_plan(&world.path("saved.plan")).unwrap_err();
+    let error = session
+        .saved_plan(&world.path("saved.plan"))
+        .await
+        .unwrap_err();
     assert!(
         error.to_string().contains("the state file changed"),
         "{error}"
@@ -330,7 +336,7 @@ async fn a_file_changed_between_plan_and_apply_stops_its_change() {
         World::new("[service.files]\nimage = \"f:1\"\nfiles = { \"/etc/conf\" = \"conf.txt\" }\n");
     std::fs::write(world.path("conf.txt"), "one\n").unwrap();
     let session = world.session("apply").await;
-    let plan = session.plan().unwrap();
+    let plan = session.plan().await.unwrap();
     std::fs::write(world.path("conf.txt"), "two\n").unwrap();
     let (outcome, _) = apply_plan(&session, &plan, 10).await;
     assert_eq!(
@@ -486,4 +492,110 @@ async fn a_volume_is_made_before_what_mounts_it_and_goes_after() {
     let log = world.backend.log()[before..].to_vec();
     assert!(position(&log, "delete service.db") < position(&log, "delete volume.data"));
     assert!(position(&log, "delete job.seed") < position(&log, "delete volume.data"));
+}
+
+/// The lineage of the world's state file.
+fn lineage(world: &World) -> String {
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.path("state.json")).unwrap()).unwrap();
+    state["lineage"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_object_this_state_made_and_did_not_record_is_adopted() {
+    let world = World::new("[secret.key]\n");
+    world.apply(10).await;
+    let lineage = lineage(&world);
+    // A killed apply: the network was made, the state never heard of it.
+    world.write("[secret.key]\n\n[network.net]\n");
+    let id = world.backend.put(
+        "network",
+        "core-net",
+        &[
+            ("yoyoform.project", "core"),
+            ("yoyoform.address", "network.net"),
+            ("yoyoform.lineage", &lineage),
+        ],
+    );
+    let plan = world.plan().await;
+    assert_eq!(summary(&plan), ["+ network.net"]);
+    assert_eq!(plan.changes[0].unrecorded.as_deref(), Some(id.as_str()));
+    let text = engine::plan::render(&plan, engine::plan::Style::default());
+    assert!(text.contains("# network.net will be adopted"), "{text}");
+    let (outcome, _) = world.apply(10).await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert!(
+        world
+            .backend
+            .log()
+            .contains(&format!("adopt network.net #{id}"))
+    );
+    // One network, recorded: nothing left to do.
+    let networks = world
+        .backend
+        .objects_by_id()
+        .into_values()
+        .filter(|object| object.object == "network")
+        .count();
+    assert_eq!(networks, 1);
+    assert!(world.plan().await.is_empty());
+}
+
+#[tokio::test]
+async fn what_this_state_left_for_a_resource_it_no_longer_declares_is_removed() {
+    let world = World::new("[network.net]\n");
+    world.apply(10).await;
+    let lineage = lineage(&world);
+    let id = world.backend.put(
+        "container",
+        "core-gone",
+        &[
+            ("yoyoform.project", "core"),
+            ("yoyoform.address", "service.gone"),
+            ("yoyoform.lineage", &lineage),
+        ],
+    );
+    let plan = world.plan().await;
+    assert_eq!(summary(&plan), ["- service.gone"]);
+    world.apply(10).await;
+    assert!(!world.backend.objects_by_id().contains_key(&id));
+    assert!(world.plan().await.is_empty());
+}
+
+#[tokio::test]
+async fn what_this_state_did_not_make_is_refused_at_plan_and_left_alone() {
+    let world = World::new(PLATFORM);
+    world.apply(10).await;
+    // Another state file of the same project: everything it would make is another's.
+    let other = World {
+        dir: tempfile::tempdir().unwrap(),
+        backend: world.backend.clone(),
+    };
+    other.write(PLATFORM);
+    let session = other.session("plan").await;
+    let error = session.plan().await.unwrap_err().to_string();
+    let first = lineage(&world);
+    for expected in [
+        "the backend holds what this state did not make",
+        "network `core-net` (",
+        &format!(") was made by another state of this project (lineage {first})"),
+        "yoyoform import ADDRESS ID",
+    ] {
+        assert!(error.contains(expected), "{error}");
+    }
+    // Someone's object under a name the plan wants, with no label at all.
+    let fresh = World::new("[network.mine]\n");
+    fresh.backend.put("network", "core-mine", &[]);
+    let error = fresh
+        .session("plan")
+        .await
+        .plan()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("network `core-mine` (1) was not made by yoyoform"),
+        "{error}"
+    );
+    assert_eq!(fresh.backend.objects().len(), 1);
 }

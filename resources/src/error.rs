@@ -48,6 +48,15 @@ pub enum Error {
         #[source]
         source: bollard::errors::Error,
     },
+    /// Listing what the daemon holds failed.
+    #[error("listing the daemon's {kind}s: {source}")]
+    Inventory {
+        /// The object kind listed.
+        kind: &'static str,
+        /// What Docker said.
+        #[source]
+        source: bollard::errors::Error,
+    },
     /// An image build failed at a step; `log` holds the last lines of the build output.
     #[error("building image `{tag}` failed: {message}\n{log}")]
     Build {

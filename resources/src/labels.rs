@@ -9,6 +9,8 @@ pub const PROJECT: &str = "yoyoform.project";
 pub const ADDRESS: &str = "yoyoform.address";
 /// The hash of the configuration the object was created from.
 pub const CONFIG_HASH: &str = "yoyoform.config-hash";
+/// The lineage of the state file whose apply made the object: which state owns it.
+pub const LINEAGE: &str = "yoyoform.lineage";
 
 /// Builds the label set of one object.
 ///
@@ -38,6 +40,12 @@ impl Labels {
         self
     }
 
+    /// Adds the lineage of the state that makes the object.
+    pub fn lineage(mut self, lineage: &str) -> Labels {
+        self.labels.insert(LINEAGE.to_string(), lineage.to_string());
+        self
+    }
+
     /// Adds the configuration hash.
     pub fn config_hash(mut self, hash: &str) -> Labels {
         self.labels
@@ -53,8 +61,19 @@ impl Labels {
 
 /// The Docker list filter `label=yoyoform.project=<project>`, as bollard wants it.
 pub(crate) fn project_filter(project: &str) -> std::collections::HashMap<String, Vec<String>> {
+    owner_filter(project, None)
+}
+
+/// The Docker list filter of the objects of a project, and of one state's lineage when
+/// given (Docker requires every `label=` filter to hold).
+pub(crate) fn owner_filter(
+    project: &str,
+    lineage: Option<&str>,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut labels = vec![format!("{PROJECT}={project}")];
+    labels.extend(lineage.map(|lineage| format!("{LINEAGE}={lineage}")));
     let mut filters = std::collections::HashMap::new();
-    filters.insert("label".to_string(), vec![format!("{PROJECT}={project}")]);
+    filters.insert("label".to_string(), labels);
     filters
 }
 

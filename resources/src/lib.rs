@@ -24,6 +24,7 @@ mod dockerignore;
 mod error;
 pub mod hash;
 pub mod image;
+pub mod inventory;
 pub mod labels;
 pub mod network;
 pub mod redis_image;

@@ -5,7 +5,7 @@ use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
 
 use crate::docker::Docker;
 use crate::error::{Error, Result};
-use crate::labels::project_filter;
+use crate::labels::owner_filter;
 use crate::{container, image, network, volume};
 
 /// What a sweep removed, by name (images by tag, or id when untagged).
@@ -23,8 +23,16 @@ pub struct Removed {
 
 /// Removes every container, then network and volume, then (unless `keep_images`) image
 /// carrying `yoyoform.project=<project>`, in that order because each is in use by the one
-/// before.
-pub async fn remove_project(docker: &Docker, project: &str, keep_images: bool) -> Result<Removed> {
+/// before. With a `lineage`, only the containers, networks and volumes that state made
+/// (its `yoyoform.lineage` label): another state's are not this one's to remove. Images
+/// are the project's, whichever state built them.
+pub async fn remove_project(
+    docker: &Docker,
+    project: &str,
+    lineage: Option<&str>,
+    keep_images: bool,
+) -> Result<Removed> {
+    let owner = owner_filter(project, lineage);
     let list_error = |kind| {
         move |source| Error::List {
             kind,
@@ -37,7 +45,7 @@ pub async fn remove_project(docker: &Docker, project: &str, keep_images: bool) -
         .client()
         .list_containers(Some(ListContainersOptions {
             all: true,
-            filters: Some(project_filter(project)),
+            filters: Some(owner.clone()),
             ..Default::default()
         }))
         .await
@@ -55,7 +63,7 @@ pub async fn remove_project(docker: &Docker, project: &str, keep_images: bool) -
     let networks = docker
         .client()
         .list_networks(Some(ListNetworksOptions {
-            filters: Some(project_filter(project)),
+            filters: Some(owner.clone()),
         }))
         .await
         .map_err(list_error("network"))?;
@@ -64,24 +72,43 @@ pub async fn remove_project(docker: &Docker, project: &str, keep_images: bool) -
         network::remove(docker, &id).await?;
         removed.networks.push(summary.name.unwrap_or(id));
     }
-    for name in volume::list_by_label(docker, project).await? {
+    for name in volume::list(docker, project, owner).await? {
         volume::remove(docker, &name).await?;
         removed.volumes.push(name);
     }
     if !keep_images {
         for found in image::list_by_label(docker, project).await? {
             // By tag, so an image shared with another tag only loses ours; then by id,
-            // which removes it once no tag is left (and is a no-op when it is gone).
+            // which removes it once no tag is left (and is a no-op when it is gone). An
+            // image a container still uses (one this sweep does not own) stays.
+            let mut gone = true;
             for tag in &found.tags {
-                image::remove(docker, tag).await?;
+                gone &= remove_unless_used(docker, tag).await?;
             }
             if found.tags.is_empty() {
-                image::remove(docker, &found.id).await?;
+                gone &= remove_unless_used(docker, &found.id).await?;
             }
-            removed
-                .images
-                .push(found.tags.first().cloned().unwrap_or(found.id));
+            if gone {
+                removed
+                    .images
+                    .push(found.tags.first().cloned().unwrap_or(found.id));
+            }
         }
     }
     Ok(removed)
+}
+
+/// Removes an image unless a container uses it (Docker answers 409); whether it went.
+async fn remove_unless_used(docker: &Docker, image: &str) -> Result<bool> {
+    match image::remove(docker, image).await {
+        Ok(()) => Ok(true),
+        Err(Error::Docker {
+            source:
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 409, ..
+                },
+            ..
+        }) => Ok(false),
+        Err(error) => Err(error),
+    }
 }

@@ -8,7 +8,6 @@ use bollard::query_parameters::{ListVolumesOptions, RemoveVolumeOptions};
 
 use crate::docker::Docker;
 use crate::error::{Error, Result, docker as docker_error, is_not_found};
-use crate::labels::project_filter;
 
 /// A volume as Docker has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +65,16 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
     }
 }
 
-/// The names of the volumes carrying `yoyoform.project=<project>`.
-pub async fn list_by_label(docker: &Docker, project: &str) -> Result<Vec<String>> {
+/// The names of the volumes matching `filters` (listed for `project`, for messages).
+pub(crate) async fn list(
+    docker: &Docker,
+    project: &str,
+    filters: std::collections::HashMap<String, Vec<String>>,
+) -> Result<Vec<String>> {
     let response = docker
         .client()
         .list_volumes(Some(ListVolumesOptions {
-            filters: Some(project_filter(project)),
+            filters: Some(filters),
         }))
         .await
         .map_err(|source| Error::List {

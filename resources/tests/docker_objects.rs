@@ -182,7 +182,7 @@ async fn redis_container_lifecycle() {
     assert_eq!(container::inspect(&docker, &id).await.unwrap(), None);
     container::remove(&docker, &id).await.unwrap();
 
-    let removed = resources::sweep::remove_project(&docker, &project.name, false)
+    let removed = resources::sweep::remove_project(&docker, &project.name, None, false)
         .await
         .unwrap();
     assert_eq!(removed.containers, Vec::<String>::new());

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use super::{Backend, Swept};
+use super::{Backend, Found, Swept};
 use crate::error::Error;
 use crate::kind::Driver;
 use crate::kinds::registry;
@@ -95,9 +95,24 @@ impl Backend for DockerBackend {
             })
     }
 
-    async fn sweep(&self, project: &str, keep_images: bool) -> Result<Swept, Error> {
+    async fn survey(&self) -> Result<Vec<Found>, Error> {
         let docker = self.host.docker().await?;
-        let removed = resources::sweep::remove_project(docker, project, keep_images).await?;
+        let objects = resources::inventory::all(docker).await?;
+        Ok(objects
+            .into_iter()
+            .map(|object| Found {
+                object: object.kind.to_owned(),
+                id: object.id,
+                name: object.name,
+                labels: object.labels,
+            })
+            .collect())
+    }
+
+    async fn sweep(&self, project: &str, lineage: &str, keep_images: bool) -> Result<Swept, Error> {
+        let docker = self.host.docker().await?;
+        let removed =
+            resources::sweep::remove_project(docker, project, Some(lineage), keep_images).await?;
         let described = |what: &str, names: &[String]| -> Vec<String> {
             names.iter().map(|name| format!("{what} {name}")).collect()
         };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{Backend, Swept};
+use super::{Backend, Found, Swept};
 use crate::attributes::{Attributes, Path};
 use crate::error::Error;
 use crate::kind::{Applied, Driver, Kind, Recorded, Work};
@@ -21,8 +21,12 @@ use crate::plan::Instance;
 pub struct Object {
     /// The instance it was made for, e.g. `service.api[0]`.
     pub instance: String,
+    /// What it is (its kind's backend object: `container`, `network`, ...).
+    pub object: &'static str,
     /// Its attributes, as the driver returned them.
     pub attributes: Attributes,
+    /// The labels it was made with.
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Default)]
@@ -124,6 +128,39 @@ impl MemoryBackend {
             .retain(|_, object| object.instance != instance);
     }
 
+    /// Puts an object there behind yoyoform's back, as someone (or a killed apply) would:
+    /// `object` (`container`, `network`, ...) called `name`, with these labels; its id.
+    pub fn put(&self, object: &'static str, name: &str, labels: &[(&str, &str)]) -> String {
+        let mut store = self.store();
+        store.last_id += 1;
+        let id = store.last_id.to_string();
+        let mut attributes = Attributes::default();
+        attributes.text("name", name);
+        let labels: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        let instance = labels
+            .get(resources::labels::ADDRESS)
+            .cloned()
+            .unwrap_or_default();
+        store.objects.insert(
+            id.clone(),
+            Object {
+                instance,
+                object,
+                attributes,
+                labels,
+            },
+        );
+        id
+    }
+
+    /// Every object, by id.
+    pub fn objects_by_id(&self) -> BTreeMap<String, Object> {
+        self.store().objects.clone()
+    }
+
     /// Changes the value at `path` of `instance`'s object behind yoyoform's back.
     pub fn set(&self, instance: &str, path: &str, value: &str) {
         let path = Path::parse(path).expect("a path like `env[\"KEY\"]`");
@@ -151,9 +188,41 @@ impl Backend for MemoryBackend {
             })
     }
 
-    async fn sweep(&self, _project: &str, _keep_images: bool) -> Result<Swept, Error> {
+    async fn survey(&self) -> Result<Vec<Found>, Error> {
+        let store = self.store();
+        Ok(store
+            .objects
+            .iter()
+            .filter_map(|(id, object)| {
+                let name = object.attributes.get_text("name")?;
+                Some(Found {
+                    object: object.object.to_owned(),
+                    id: id.clone(),
+                    name: name.to_owned(),
+                    labels: object.labels.clone(),
+                })
+            })
+            .collect())
+    }
+
+    /// Removes what this state made: objects labelled with the project and the lineage.
+    async fn sweep(
+        &self,
+        project: &str,
+        lineage: &str,
+        _keep_images: bool,
+    ) -> Result<Swept, Error> {
         let mut store = self.store();
-        let removed = std::mem::take(&mut store.objects);
+        let owned = |object: &Object| {
+            let label = |name: &str| object.labels.get(name).map(String::as_str);
+            label(resources::labels::PROJECT) == Some(project)
+                && label(resources::labels::LINEAGE) == Some(lineage)
+        };
+        let (removed, kept): (BTreeMap<String, Object>, BTreeMap<String, Object>) =
+            std::mem::take(&mut store.objects)
+                .into_iter()
+                .partition(|(_, object)| owned(object));
+        store.objects = kept;
         store.log.push("sweep".to_owned());
         Ok(Swept {
             instances: removed.len(),
@@ -213,9 +282,15 @@ impl MemoryDriver {
         }
     }
 
-    /// Makes an object of `planned`: the computed attributes filled in (`id-3`), any
-    /// tampering applied.
-    fn make(&self, instance: &str, planned: &Attributes, keep: Option<&Recorded>) -> Applied {
+    /// Makes an object of `planned` with `labels`: the computed attributes filled in
+    /// (`id-3`), any tampering applied.
+    fn make(
+        &self,
+        instance: &str,
+        planned: &Attributes,
+        labels: &BTreeMap<String, String>,
+        keep: Option<&Recorded>,
+    ) -> Applied {
         let mut store = self.store();
         let id = match keep.and_then(|prior| prior.ids.first()) {
             Some(id) => id.clone(),
@@ -242,7 +317,9 @@ impl MemoryDriver {
             id.clone(),
             Object {
                 instance: instance.to_owned(),
+                object: self.kind.schema().object,
                 attributes: attributes.clone(),
+                labels: labels.clone(),
             },
         );
         Applied {
@@ -268,7 +345,7 @@ impl Driver for MemoryDriver {
     async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {
         let instance = work.instance.to_string();
         self.operation("creating", &instance).await?;
-        Ok(self.make(&instance, planned, None))
+        Ok(self.make(&instance, planned, work.labels, None))
     }
 
     async fn update(
@@ -279,7 +356,31 @@ impl Driver for MemoryDriver {
     ) -> Result<Applied, Error> {
         let instance = work.instance.to_string();
         self.operation("updating", &instance).await?;
-        Ok(self.make(&instance, planned, Some(prior)))
+        Ok(self.make(&instance, planned, work.labels, Some(prior)))
+    }
+
+    async fn adopt(
+        &self,
+        work: &Work<'_>,
+        id: &str,
+        planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        let instance = work.instance.to_string();
+        self.operation("adopting", &instance).await?;
+        if !self.store().objects.contains_key(id) {
+            return Err(Error::Backend(format!(
+                "adopting {instance}: no object {id}"
+            )));
+        }
+        let kept = Recorded {
+            ids: vec![id.to_owned()],
+            attributes: Attributes::default(),
+        };
+        let applied = self.make(&instance, planned, work.labels, Some(&kept));
+        let mut store = self.store();
+        store.log.pop();
+        store.log.push(format!("adopt {instance} #{id}"));
+        Ok(applied)
     }
 
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {

@@ -9,8 +9,30 @@
 pub mod docker;
 pub mod memory;
 
+use std::collections::BTreeMap;
+
 use crate::error::Error;
 use crate::kind::Driver;
+
+/// An object the backend holds under a name, whoever made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// What it is, as a kind's claims say it: `container`, `network`, `volume`.
+    pub object: String,
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its labels: whose it is.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Found {
+    /// The claim of its name, as a kind writes it: `network:yoyo-platform`.
+    pub fn claim(&self) -> String {
+        format!("{}:{}", self.object, self.name)
+    }
+}
 
 /// What a backend removed when sweeping a project.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,8 +52,11 @@ pub trait Backend: Send + Sync {
     /// The driver of `kind` on this backend.
     fn driver(&self, kind: &'static str) -> Result<&dyn Driver, Error>;
 
-    /// Removes every object labelled with the project, whatever the state says: the last
-    /// step of `destroy`, for what an interrupted apply made and could not record. Images
-    /// stay when `keep_images`.
-    async fn sweep(&self, project: &str, keep_images: bool) -> Result<Swept, Error>;
+    /// Every object the backend holds under a name a plan may claim, whoever made it.
+    async fn survey(&self) -> Result<Vec<Found>, Error>;
+
+    /// Removes every object labelled with the project and made by the state of `lineage`,
+    /// whatever the state records: the last step of `destroy`, for what an interrupted
+    /// apply made and could not record. Images stay when `keep_images`.
+    async fn sweep(&self, project: &str, lineage: &str, keep_images: bool) -> Result<Swept, Error>;
 }

@@ -99,6 +99,24 @@ impl Driver for DockerNetwork {
         })
     }
 
+    async fn adopt(
+        &self,
+        work: &Work<'_>,
+        id: &str,
+        planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        let docker = self.host.docker().await?;
+        if resources::network::inspect(docker, id).await?.is_none() {
+            return self.create(work, planned).await;
+        }
+        let mut attributes = planned.clone();
+        attributes.text("id", id);
+        Ok(Applied {
+            ids: vec![id.to_owned()],
+            attributes,
+        })
+    }
+
     async fn delete(&self, _work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
         let docker = self.host.docker().await?;
         if let Some(id) = prior.ids.first() {

@@ -60,7 +60,9 @@ impl Kind for Redis {
     }
 
     fn claims(&self, attributes: &Attributes) -> Vec<String> {
-        container::claims(attributes)
+        let mut claims = container::claims(attributes);
+        claims.extend(RedisHooks::data_volume(attributes).map(|volume| format!("volume:{volume}")));
+        claims
     }
 
     fn objects(&self, address: &Address, _settings: &dyn Settings) -> Vec<(&'static str, String)> {
@@ -162,6 +164,10 @@ impl Hooks for RedisHooks {
                 project: work.project.to_owned(),
             }),
         }
+    }
+
+    fn owned(&self, planned: &Attributes) -> Vec<String> {
+        Self::data_volume(planned).cloned().into_iter().collect()
     }
 
     /// The data goes with the resource.

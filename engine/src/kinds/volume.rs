@@ -151,6 +151,16 @@ impl Driver for DockerVolume {
         })
     }
 
+    async fn adopt(
+        &self,
+        work: &Work<'_>,
+        _id: &str,
+        planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        // Making it finds it by its labels and takes it as it is.
+        self.create(work, planned).await
+    }
+
     /// Removes the volume and its data, if it is this resource's.
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
         let docker = self.host.docker().await?;

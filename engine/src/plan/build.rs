@@ -142,6 +142,7 @@ fn deletions(prior: &State, actual: &Actual, declared: &BTreeSet<String>) -> Vec
                 forces_replacement: BTreeSet::new(),
                 reason,
                 create_before_destroy: false,
+                unrecorded: None,
                 dependencies: recorded_dependencies(prior, &recorded.address),
                 prior_dependencies: BTreeSet::new(),
             })
@@ -220,6 +221,7 @@ pub fn diff(
         dependencies: BTreeSet::new(),
         prior_dependencies: BTreeSet::new(),
         create_before_destroy: false,
+        unrecorded: None,
     };
 
     let Some(prior) = prior else {

@@ -127,6 +127,10 @@ pub struct Change {
     /// in the plan; otherwise the old one goes first, `-/+`.
     #[serde(default)]
     pub create_before_destroy: bool,
+    /// An object of this state that the state file does not record (an interrupted apply
+    /// made it): a create adopts it, a delete removes it. Its backend id.
+    #[serde(default)]
+    pub unrecorded: Option<String>,
 }
 
 impl Change {

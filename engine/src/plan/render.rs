@@ -86,6 +86,8 @@ pub fn render_outputs(outputs: &BTreeMap<String, OutputChange>) -> String {
 
 fn render_change(out: &mut String, change: &Change, style: Style) {
     let verb = match change.action {
+        Action::Create if change.unrecorded.is_some() => "will be adopted",
+        Action::Delete if change.unrecorded.is_some() => "will be destroyed (not recorded)",
         Action::Create => "will be created",
         Action::Update => "will be updated in-place",
         Action::Replace if change.create_before_destroy => {
@@ -418,6 +420,7 @@ mod tests {
             dependencies: BTreeSet::new(),
             prior_dependencies: BTreeSet::new(),
             create_before_destroy: false,
+            unrecorded: None,
         }
     }
 

@@ -90,7 +90,7 @@ impl Drop for Sweep {
     fn drop(&mut self) {
         let swept = runtime().block_on(async {
             let docker = resources::Docker::connect().await?;
-            resources::sweep::remove_project(&docker, &self.0, false).await
+            resources::sweep::remove_project(&docker, &self.0, None, false).await
         });
         match swept {
             Ok(removed) if removed == resources::sweep::Removed::default() => {}

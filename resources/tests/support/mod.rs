@@ -62,7 +62,7 @@ impl Drop for Project {
                 .expect("runtime");
             runtime.block_on(async {
                 let docker = Docker::connect().await?;
-                resources::sweep::remove_project(&docker, &project, false).await
+                resources::sweep::remove_project(&docker, &project, None, false).await
             })
         })
         .join();

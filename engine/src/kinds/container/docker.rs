@@ -61,6 +61,12 @@ pub trait Hooks: Send + Sync {
         Ok(())
     }
 
+    /// The names of the other objects that belong to the instance (Redis's data volume),
+    /// recorded with its container so that they are known as its own.
+    fn owned(&self, _planned: &Attributes) -> Vec<String> {
+        Vec::new()
+    }
+
     /// A container that runs to completion (a job): apply waits for it to exit 0, and once
     /// done it stays done.
     fn runs_to_completion(&self) -> bool {
@@ -162,10 +168,9 @@ impl DockerContainer {
                 })?;
             attributes = observed(&attributes, &actual);
         }
-        Ok(Applied {
-            ids: vec![id],
-            attributes,
-        })
+        let mut ids = vec![id];
+        ids.extend(self.hooks.owned(planned));
+        Ok(Applied { ids, attributes })
     }
 }
 
@@ -191,6 +196,37 @@ impl Driver for DockerContainer {
         let docker = self.host.docker().await?;
         let id = self.start(docker, work, &spec, planned).await?;
         self.applied(docker, planned, id).await
+    }
+
+    /// A container an interrupted apply made: kept when it was made from the same plan
+    /// (its config hash) and comes up, made anew otherwise.
+    async fn adopt(
+        &self,
+        work: &Work<'_>,
+        id: &str,
+        planned: &Attributes,
+    ) -> Result<Applied, Error> {
+        let docker = self.host.docker().await?;
+        let found = resources::container::inspect(docker, id).await?;
+        let hash = resources::labels::CONFIG_HASH;
+        let same = found.as_ref().is_some_and(|found| {
+            found.labels.get(hash) == work.labels.get(hash)
+                && if self.hooks.runs_to_completion() {
+                    found.status == "exited" && found.exit_code == Some(0)
+                } else {
+                    found.running
+                }
+        });
+        if same {
+            if !self.hooks.runs_to_completion() {
+                resources::container::wait_healthy(docker, id, HEALTH_TIMEOUT, |_| {}).await?;
+            }
+            return self.applied(docker, planned, id.to_owned()).await;
+        }
+        if found.is_some() {
+            resources::container::stop_and_remove(docker, id, STOP_GRACE).await?;
+        }
+        self.create(work, planned).await
     }
 
     async fn update(

@@ -1,0 +1,272 @@
+//! Against the real Docker daemon: yoyoform never takes over or removes what it cannot
+//! prove it made. A network an apply made and could not record (the window a kill leaves)
+//! is adopted, once; one labelled for the project by hand is refused at plan, not
+//! duplicated; a second state file for a running project is refused and touches nothing,
+//! not even with destroy; a volume of someone else's under Redis's data name is refused at
+//! plan.
+//!
+//! Everything the test makes is removed by label when it ends, passed or failed.
+
+mod busybox;
+mod project;
+mod yoyoform;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::query_parameters::ListNetworksOptions;
+use yoyoform::{Ran, Yoyoform};
+
+const ENV: &str = r#"
+[project]
+name = "overridden-by-the-test"
+
+[network.platform]
+
+[service.web]
+build = "tools"
+network = "network.platform"
+command = ["sleep", "600"]
+health = false
+"#;
+
+/// The test's folder and project; the objects it makes by hand are removed with the rest.
+struct Owned {
+    dir: tempfile::TempDir,
+    project: String,
+    runtime: tokio::runtime::Runtime,
+    docker: resources::Docker,
+    _sweep: project::Sweep,
+}
+
+impl Owned {
+    fn new() -> Owned {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        busybox::context(dir.path(), "tools");
+        std::fs::write(dir.path().join("env.toml"), ENV).unwrap();
+        let project = project::unique("owned");
+        let runtime = project::runtime();
+        let docker = runtime
+            .block_on(resources::Docker::connect())
+            .expect("Docker");
+        Owned {
+            dir,
+            runtime,
+            docker,
+            _sweep: project::Sweep(project.clone()),
+            project,
+        }
+    }
+
+    fn state(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.state.json"))
+    }
+
+    fn yoyoform(&self, state: &str, args: &[&str]) -> Ran {
+        Yoyoform::new(self.dir.path())
+            .args(["--project", &self.project, "--no-color", "--state"])
+            .args([self.state(state)])
+            .args(args)
+            .run()
+    }
+
+    fn lineage(&self, state: &str) -> String {
+        let text = std::fs::read(self.state(state)).expect("a state file");
+        let state: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        state["lineage"].as_str().unwrap().to_owned()
+    }
+
+    fn recorded_id(&self, state: &str, address: &str) -> String {
+        let text = std::fs::read(self.state(state)).expect("a state file");
+        let state: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        state["resources"][address]["docker_ids"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn name(&self, name: &str) -> String {
+        format!("{}-{name}", self.project)
+    }
+
+    /// The ids of the networks called `name`.
+    fn networks(&self, name: &str) -> Vec<String> {
+        let filters = [("name".to_owned(), vec![name.to_owned()])].into();
+        let networks = self
+            .runtime
+            .block_on(
+                self.docker
+                    .client()
+                    .list_networks(Some(ListNetworksOptions {
+                        filters: Some(filters),
+                    })),
+            )
+            .expect("listing networks");
+        networks
+            .into_iter()
+            .filter(|network| network.name.as_deref() == Some(name))
+            .filter_map(|network| network.id)
+            .collect()
+    }
+
+    fn make_network(&self, name: &str, labels: &[(&str, &str)]) -> String {
+        let labels: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        let request = NetworkCreateRequest {
+            name: name.to_owned(),
+            labels: Some(labels.into_iter().collect()),
+            ..Default::default()
+        };
+        self.runtime
+            .block_on(self.docker.client().create_network(request))
+            .expect("creating a network")
+            .id
+    }
+
+    fn remove_network(&self, id: &str) {
+        self.runtime
+            .block_on(resources::network::remove(&self.docker, id))
+            .expect("removing a network");
+    }
+
+    fn container_id(&self, name: &str) -> Option<String> {
+        let found = self
+            .runtime
+            .block_on(resources::container::inspect(
+                &self.docker,
+                &self.name(name),
+            ))
+            .expect("inspecting a container");
+        found
+            .filter(|container| container.running)
+            .map(|container| container.id)
+    }
+}
+
+#[test]
+fn a_network_labelled_by_hand_is_refused_and_one_this_state_made_is_adopted() {
+    let owned = Owned::new();
+    let network = owned.name("platform");
+
+    // Labelled for the project, but not by an apply of this state: refused, not doubled.
+    let by_hand = owned.make_network(&network, &[("yoyoform.project", &owned.project)]);
+    let ran = owned.yoyoform("a", &["apply", "--auto-approve"]).code(1);
+    let expected = format!(
+        "network `{network}` ({}) is labelled for this project but not by yoyoform's apply (no lineage)",
+        &by_hand[..12]
+    );
+    if !ran.stderr.contains(&expected) || !ran.stderr.contains("yoyoform import ADDRESS ID") {
+        ran.fail(&format!("stderr should say: {expected}"));
+    }
+    assert_eq!(owned.networks(&network), [by_hand.clone()], "{ran}");
+    owned.remove_network(&by_hand);
+
+    // The window a kill leaves: the network made, with this state's labels, never
+    // recorded. The next apply takes it as it is.
+    owned
+        .yoyoform("a", &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete! Resources: 2 added");
+    let lineage = owned.lineage("a");
+    let made = owned.recorded_id("a", "network.platform");
+    owned.yoyoform("a", &["destroy", "--auto-approve"]).code(0);
+    assert!(
+        owned.networks(&network).is_empty(),
+        "destroy removed {made}"
+    );
+    let left = owned.make_network(
+        &network,
+        &[
+            ("yoyoform.project", &owned.project),
+            ("yoyoform.address", "network.platform"),
+            ("yoyoform.lineage", &lineage),
+        ],
+    );
+    let ran = owned
+        .yoyoform("a", &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("# network.platform will be adopted")
+        .stdout_has("Apply complete!");
+    assert_eq!(owned.networks(&network), [left.clone()], "{ran}");
+    assert_eq!(owned.recorded_id("a", "network.platform"), left);
+    owned
+        .yoyoform("a", &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+}
+
+#[test]
+fn a_second_state_file_is_refused_and_touches_nothing() {
+    let owned = Owned::new();
+    owned
+        .yoyoform("first", &["apply", "--auto-approve"])
+        .code(0);
+    let web = owned.container_id("web").expect("web runs");
+    let lineage = owned.lineage("first");
+
+    for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+        let ran = owned.yoyoform("second", command).code(1);
+        let expected = format!("was made by another state of this project (lineage {lineage})");
+        for line in [
+            format!("container `{}`", owned.name("web")),
+            format!("network `{}`", owned.name("platform")),
+            expected,
+        ] {
+            if !ran.stderr.contains(&line) {
+                ran.fail(&format!("stderr should name {line}"));
+            }
+        }
+    }
+    // Nothing it records, nothing it made: its destroy removes nothing of the first's.
+    owned
+        .yoyoform("second", &["destroy", "--auto-approve"])
+        .code(0);
+    assert_eq!(
+        owned.container_id("web"),
+        Some(web.clone()),
+        "web was touched"
+    );
+    assert_eq!(owned.networks(&owned.name("platform")).len(), 1);
+    owned
+        .yoyoform("first", &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+}
+
+#[test]
+fn someone_elses_volume_under_redis_data_name_is_refused_at_plan() {
+    let owned = Owned::new();
+    std::fs::write(
+        owned.dir.path().join("env.toml"),
+        "[project]\nname = \"x\"\n\n[redis.queue]\n",
+    )
+    .unwrap();
+    let volume = owned.name("queue-data");
+    let request = VolumeCreateRequest {
+        name: Some(volume.clone()),
+        labels: Some([("owner".to_owned(), "someone-else".to_owned())].into()),
+        ..Default::default()
+    };
+    owned
+        .runtime
+        .block_on(owned.docker.client().create_volume(request))
+        .expect("creating the volume");
+    let ran = owned.yoyoform("a", &["plan"]).code(1);
+    let expected = format!("volume `{volume}` was not made by yoyoform");
+    if !ran.stderr.contains(&expected) {
+        ran.fail(&format!("stderr should say: {expected}"));
+    }
+    owned.yoyoform("a", &["destroy", "--auto-approve"]).code(0);
+    let still = owned
+        .runtime
+        .block_on(resources::volume::inspect(&owned.docker, &volume))
+        .expect("inspecting the volume");
+    assert!(still.is_some(), "someone else's volume must stay");
+    owned
+        .runtime
+        .block_on(resources::volume::remove(&owned.docker, &volume))
+        .expect("removing the volume");
+}
