@@ -161,7 +161,7 @@ fn a_network_labelled_by_hand_is_refused_and_one_this_state_made_is_adopted() {
     if !ran.stderr.contains(&expected) || !ran.stderr.contains("yoyoform import ADDRESS ID") {
         ran.fail(&format!("stderr should say: {expected}"));
     }
-    assert_eq!(owned.networks(&network), [by_hand.clone()], "{ran}");
+    assert_eq!(owned.networks(&network), vec![by_hand.clone()], "{ran}");
     owned.remove_network(&by_hand);
 
     // The window a kill leaves: the network made, with this state's labels, never
@@ -190,7 +190,7 @@ fn a_network_labelled_by_hand_is_refused_and_one_this_state_made_is_adopted() {
         .code(0)
         .stdout_has("# network.platform will be adopted")
         .stdout_has("Apply complete!");
-    assert_eq!(owned.networks(&network), [left.clone()], "{ran}");
+    assert_eq!(owned.networks(&network), vec![left.clone()], "{ran}");
     assert_eq!(owned.recorded_id("a", "network.platform"), left);
     owned
         .yoyoform("a", &["plan", "--detailed-exitcode"])

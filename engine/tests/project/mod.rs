@@ -1,6 +1,9 @@
 //! A test's Docker project: what carries its `yoyoform.project` label, and the guard that
 //! removes all of it when the test ends, passed or failed.
 
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 
 use bollard::query_parameters::{
