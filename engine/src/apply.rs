@@ -329,6 +329,7 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
         }
         (Action::Delete, prior) => {
             if let Some(prior) = prior {
+                taint(applier, &key)?;
                 driver.delete(&work, &prior).await?;
             }
             applier.state.remove_resource(&key)?;
@@ -355,6 +356,7 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
                 for_replacement: true,
                 ..work
             };
+            taint(applier, &key)?;
             driver.delete(&making_way, &prior).await?;
             // The old one is gone whatever happens next: the state file must not say
             // otherwise should the new one fail.
@@ -512,6 +514,18 @@ pub fn config_hash(kind: &dyn Kind, attributes: &Attributes) -> String {
     resources::hash::config_hash(&serde_json::Value::Object(json))
 }
 
+/// Marks an instance's record before its removal starts: should the command be killed
+/// while the backend removes it, the next plan makes it anew instead of trusting what it
+/// finds (a container half-stopped still looks running).
+fn taint(applier: &Applier, key: &str) -> Result<(), Error> {
+    applier.state.update(|state| {
+        if let Some(recorded) = state.resources.get_mut(key) {
+            recorded.tainted = true;
+        }
+    })?;
+    Ok(())
+}
+
 /// Writes the instance's new record into the state file.
 fn record(
     applier: &Applier,
@@ -532,6 +546,7 @@ fn record(
         attributes: applied.attributes.to_json(),
         sensitive_attributes: applied.attributes.sensitive_strings(),
         dependencies,
+        tainted: false,
     };
     applier.state.set_resource(resource)?;
     Ok(())

@@ -83,6 +83,9 @@ pub enum Error {
         /// The volume's name.
         name: String,
     },
+    /// After apply, an instance is not what was applied (it exited, it was removed).
+    #[error("after apply it is not as planned: {0}")]
+    Unsettled(String),
     /// The state file records an instance of a kind this yoyoform does not know.
     #[error("the state file records `{address}`, of a kind this yoyoform does not know")]
     UnknownKind {

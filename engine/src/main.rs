@@ -167,7 +167,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             auto_approve,
             parallelism,
         } => {
-            let session = open(&cli, "apply").await?;
+            let mut session = open(&cli, "apply").await?;
             let plan = match plan_file {
                 // A saved plan was reviewed already: it is applied as it is, or not at all.
                 Some(file) => session.saved_plan(file).await?,
@@ -182,7 +182,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let applier = session.applier(Arc::new(print_event));
             finish_in_flight_on_interrupt(&applier);
-            let outcome = apply::apply(applier.clone(), &plan, *parallelism).await;
+            let mut outcome = apply::apply(applier.clone(), &plan, *parallelism).await;
+            if exit_code(&outcome) == ExitCode::SUCCESS && !plan.is_empty() {
+                let repair = plan_file.is_none();
+                let show = |again: &plan::Plan| {
+                    println!(
+                        "\nOnce applied, this is not as planned any more; applying it again:\n"
+                    );
+                    print!("{}", plan::render(again, style));
+                };
+                session
+                    .settle(&applier, &mut outcome, repair, *parallelism, &show)
+                    .await?;
+            }
             let outputs = applier.outputs();
             session.record_outputs(&outputs)?;
             report("Apply", &outcome);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use state::{LockedState, State};
 
-use crate::apply::{Applier, Event, Outcome};
+use crate::apply::{Applier, Event, Outcome, apply};
 use crate::backend::Backend;
 use crate::config::model::Config;
 use crate::error::Error;
@@ -16,6 +16,9 @@ use crate::graph::Graph;
 use crate::ownership;
 use crate::plan::{self, Actual, Instance, OutputChange, Plan, SavedPlan};
 use crate::refresh::refresh;
+
+/// How many times an apply repairs what did not stay as it made it.
+pub const REPAIRS: usize = 2;
 
 /// The state file of `config` unless one is given: `.yoyoform/<project>.state.json` beside
 /// env.toml.
@@ -75,6 +78,14 @@ impl Session {
         })
     }
 
+    /// Reads the state and the backend again: after an apply, to see whether what it made
+    /// stayed as made.
+    pub async fn refresh(&mut self) -> Result<(), Error> {
+        self.prior = self.state.state();
+        self.actual = refresh(self.backend.as_ref(), &self.config.project, &self.prior).await?;
+        Ok(())
+    }
+
     /// The plan: what it takes to make the backend match env.toml; what the backend holds
     /// under the names it takes is held against it (see [`ownership`]).
     pub async fn plan(&self) -> Result<Plan, Error> {
@@ -120,6 +131,52 @@ impl Session {
             self.state.clone(),
             events,
         ))
+    }
+
+    /// After an apply: what it made must still be as planned (a container that exited
+    /// once it was up, one an interrupted destroy was stopping when the plan looked). The
+    /// state and the backend are read again; what differs is applied again when `repair`
+    /// (at most [`REPAIRS`] times, each plan shown with `show` first), and reported in
+    /// `outcome` as failures otherwise: an apply is complete only when it is.
+    pub async fn settle(
+        &mut self,
+        applier: &Arc<Applier>,
+        outcome: &mut Outcome,
+        repair: bool,
+        parallelism: usize,
+        show: &(dyn Fn(&Plan) + Sync),
+    ) -> Result<(), Error> {
+        for round in 0..=REPAIRS {
+            self.refresh().await?;
+            let again = self.plan().await?;
+            if again.changes.is_empty() {
+                return Ok(());
+            }
+            if !repair || round == REPAIRS {
+                for change in &again.changes {
+                    let why = change
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "it differs from env.toml".to_owned());
+                    outcome
+                        .failures
+                        .push((change.instance.clone(), Error::Unsettled(why)));
+                }
+                return Ok(());
+            }
+            show(&again);
+            let more = apply(applier.clone(), &again, parallelism).await;
+            outcome.added += more.added;
+            outcome.changed += more.changed;
+            outcome.destroyed += more.destroyed;
+            outcome.failures.extend(more.failures);
+            outcome.skipped.extend(more.skipped);
+            outcome.not_started.extend(more.not_started);
+            if !outcome.failures.is_empty() || !outcome.not_started.is_empty() {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// Records the outputs in the state file (those with a value).

@@ -599,3 +599,84 @@ async fn what_this_state_did_not_make_is_refused_at_plan_and_left_alone() {
     );
     assert_eq!(fresh.backend.objects().len(), 1);
 }
+
+#[tokio::test]
+async fn apply_settles_what_did_not_stay_as_it_made_it() {
+    for repair in [true, false] {
+        let world = World::new(PLATFORM);
+        let mut session = world.session("apply").await;
+        let plan = session.plan().await.unwrap();
+        let (mut outcome, _) = apply_plan(&session, &plan, 10).await;
+        // Up when apply looked, stopped right after.
+        world.backend.set("service.web", "running", "false");
+        let applier = session.applier(Arc::new(|_| {}));
+        let shown = Mutex::new(Vec::new());
+        let show = |plan: &Plan| shown.lock().unwrap().push(summary(plan));
+        session
+            .settle(&applier, &mut outcome, repair, 10, &show)
+            .await
+            .unwrap();
+        if repair {
+            assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+            assert_eq!(*shown.lock().unwrap(), [vec!["~ service.web".to_owned()]]);
+            assert!(
+                world
+                    .backend
+                    .log()
+                    .iter()
+                    .any(|line| line.starts_with("update service.web"))
+            );
+            drop((applier, session));
+            assert!(world.plan().await.is_empty());
+        } else {
+            // A saved plan is applied as it was reviewed: what differs after is a failure.
+            let failed: Vec<String> = outcome
+                .failures
+                .iter()
+                .map(|(instance, error)| format!("{instance}: {error}"))
+                .collect();
+            assert_eq!(
+                failed,
+                ["service.web: after apply it is not as planned: the container is stopped"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_instance_whose_removal_did_not_finish_is_made_anew() {
+    let world = World::new(PLATFORM);
+    world.apply(10).await;
+    // As a destroy killed while it stopped the router leaves the state.
+    let path = world.path("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["resources"]["router.edge"]["tainted"] = true.into();
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let plan = world.plan().await;
+    assert_eq!(summary(&plan), ["-/+ router.edge"]);
+    assert_eq!(
+        plan.changes[0].reason.as_deref(),
+        Some("its removal was started and did not finish")
+    );
+    world.apply(10).await;
+    assert!(world.plan().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_deletion_marks_its_record_before_it_starts() {
+    let world = World::new(PLATFORM);
+    world.apply(10).await;
+    // A removal that fails half-way leaves the mark: the next plan makes it anew.
+    world.backend.fail("router.edge", "killed");
+    let session = world.session("destroy").await;
+    let plan = session.destroy_plan();
+    apply_plan(&session, &plan, 10).await;
+    drop(session);
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.path("state.json")).unwrap()).unwrap();
+    assert_eq!(
+        state["resources"]["router.edge"]["tainted"], true,
+        "{state:#}"
+    );
+}

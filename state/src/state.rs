@@ -84,6 +84,10 @@ pub struct ResourceState {
     /// can still be deleted in the right order.
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// Its removal was started and did not finish (the command was killed while it ran):
+    /// what it stands for may be half-stopped or gone, so it is made anew.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tainted: bool,
 }
 
 /// One output value.

@@ -55,6 +55,7 @@ fn hold_lock(path: &Path) {
             attributes: Default::default(),
             sensitive_attributes: Vec::new(),
             dependencies: Vec::new(),
+            tainted: false,
         })
         .expect("holder: write the state");
     let mut stdout = std::io::stdout();

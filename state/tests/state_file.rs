@@ -50,6 +50,7 @@ fn resource(address: &str) -> ResourceState {
             .expect("an object"),
         sensitive_attributes: vec!["env".to_owned()],
         dependencies: vec!["network.platform".to_owned()],
+        tainted: false,
     }
 }
 

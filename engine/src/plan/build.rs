@@ -70,6 +70,12 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, Error> {
                     prior_of_resource = prior.clone();
                 }
                 let actual = planner.actual.get(&key);
+                let tainted = planner
+                    .prior
+                    .resources
+                    .get(&key)
+                    .is_some_and(|recorded| recorded.tainted);
+                let prior = prior.map(|prior| (prior, tainted));
                 if let Some(mut change) = diff(kind, &instance, desired, prior, actual) {
                     change.dependencies = dependencies.clone();
                     change.prior_dependencies = recorded_dependencies(planner.prior, &key);
@@ -192,11 +198,13 @@ fn recorded_dependencies(prior: &State, address: &str) -> BTreeSet<Instance> {
 /// The change one instance needs, if any: what its kind's plan rule makes of the
 /// difference between what it is (`prior`, with `actual` put in) and `desired`.
 /// `actual` is `None` when the backend was not asked, `Some(None)` when the object is gone.
+/// A prior that is tainted (its removal was started and did not finish) is made anew,
+/// whatever else it needs, the old one (maybe half-stopped) first.
 pub fn diff(
     kind: &dyn Kind,
     instance: &Instance,
     desired: Attributes,
-    prior: Option<Attributes>,
+    prior: Option<(Attributes, bool)>,
     actual: Option<&Option<Attributes>>,
 ) -> Option<Change> {
     let schema = kind.schema();
@@ -224,7 +232,7 @@ pub fn diff(
         unrecorded: None,
     };
 
-    let Some(prior) = prior else {
+    let Some((prior, tainted)) = prior else {
         return Some(change(Action::Create, None, after, BTreeSet::new(), None));
     };
     if let Some(None) = actual {
@@ -245,12 +253,22 @@ pub fn diff(
     let changed = changed_paths(&before, &after, &computed);
     let drift_reason = (!drifted.is_empty())
         .then(|| format!("the {} was changed outside yoyoform", schema.object));
-    let decision = kind.decide(&Diff {
-        before: &before,
-        after: &after,
-        changed: &changed,
-        drifted: &drifted,
-    });
+    let decision = if tainted {
+        Decision::Replace {
+            create_before_destroy: false,
+        }
+    } else {
+        kind.decide(&Diff {
+            before: &before,
+            after: &after,
+            changed: &changed,
+            drifted: &drifted,
+        })
+    };
+    let drift_reason = match tainted {
+        true => Some("its removal was started and did not finish".to_owned()),
+        false => drift_reason,
+    };
     match decision {
         Decision::Keep => None,
         Decision::Update { reason } => {
@@ -451,6 +469,7 @@ mod tests {
             ),
         ];
         for (name, desired, prior, actual, expected) in cases {
+            let prior = prior.map(|prior| (prior, false));
             let change = diff(service(), &instance(), desired, prior, actual.as_ref());
             let got = change.as_ref().map(|change| {
                 let forces: Vec<String> = change
@@ -475,7 +494,7 @@ mod tests {
             service(),
             &instance(),
             attributes("img:1", env),
-            Some(recorded("img:1", env)),
+            Some((recorded("img:1", env), false)),
             Some(&container(false, "img:1", env)),
         )
         .unwrap();
@@ -486,12 +505,44 @@ mod tests {
     }
 
     #[test]
+    fn a_removal_that_did_not_finish_is_made_anew_old_one_first() {
+        let env = &[("A", "1")][..];
+        let unchanged = attributes("img:1", env);
+        let running = container(true, "img:1", env);
+        let tainted = Some((recorded("img:1", env), true));
+        let change = diff(
+            service(),
+            &instance(),
+            unchanged.clone(),
+            tainted.clone(),
+            Some(&running),
+        )
+        .unwrap();
+        assert_eq!(change.action, Action::Replace);
+        assert!(!change.create_before_destroy);
+        assert_eq!(
+            change.reason.as_deref(),
+            Some("its removal was started and did not finish")
+        );
+        // Gone already: made anew.
+        let gone = diff(service(), &instance(), unchanged, tainted, Some(&None)).unwrap();
+        assert_eq!(gone.action, Action::Create);
+    }
+
+    #[test]
     fn unknown_secret_forces_replacement_of_its_users() {
         let mut desired = attributes("img:1", &[("JWT_SECRET", "")]);
         desired.unknown.insert(Path::key("env", "JWT_SECRET"));
         let prior = recorded("img:1", &[("JWT_SECRET", "old")]);
         let actual = container(true, "img:1", &[("JWT_SECRET", "old")]);
-        let change = diff(service(), &instance(), desired, Some(prior), Some(&actual)).unwrap();
+        let change = diff(
+            service(),
+            &instance(),
+            desired,
+            Some((prior, false)),
+            Some(&actual),
+        )
+        .unwrap();
         assert_eq!(change.action, Action::Replace);
         assert!(
             change
@@ -555,6 +606,7 @@ mod tests {
                     attributes: attributes.to_json(),
                     sensitive_attributes: attributes.sensitive_strings(),
                     dependencies: vec![],
+                    tainted: false,
                 },
             );
         }

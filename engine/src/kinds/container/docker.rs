@@ -297,6 +297,10 @@ impl Driver for DockerContainer {
 /// never make a perpetual difference.
 fn observed(recorded: &Attributes, actual: &ContainerActual) -> Attributes {
     let mut attributes = recorded.clone();
+    // A replacement killed half-way leaves the old one under its parked name.
+    if attributes.get_text("name").is_some() {
+        attributes.text("name", actual.name.clone());
+    }
     if attributes.get_text("image").is_some() {
         attributes.text("image", actual.image.clone());
     }
