@@ -199,10 +199,16 @@ pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Ou
                     Action::Delete => outcome.destroyed += 1,
                 }
             }
-            Err(error) => {
+            Err(failed) => {
                 finished[index] = Some(Err(change.instance.clone()));
                 applier.emit(Event::Failed(change.instance.clone()));
-                outcome.failures.push((change.instance.clone(), error));
+                // The old one of a replacement may be gone though the new one failed.
+                if failed.removed_old {
+                    outcome.destroyed += 1;
+                }
+                outcome
+                    .failures
+                    .push((change.instance.clone(), failed.error));
             }
         }
     }
@@ -214,7 +220,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs one change, saying every ten seconds that it is still going (image builds and
 /// health checks can take minutes).
-async fn with_progress(applier: &Applier, change: &Change) -> Result<(), Error> {
+async fn with_progress(applier: &Applier, change: &Change) -> Result<(), Failed> {
     let began = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval_at(began + PROGRESS_EVERY, PROGRESS_EVERY);
     let work = execute(applier, change);
@@ -281,8 +287,30 @@ fn frees(deletion: &Change, change: &Change) -> bool {
     freed.iter().any(|claim| claimed.contains(claim))
 }
 
+/// A change that failed: why, and whether it removed the old object of a replacement
+/// before it did (that counts as destroyed).
+struct Failed {
+    error: Error,
+    removed_old: bool,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed {
+            error,
+            removed_old: false,
+        }
+    }
+}
+
+impl From<state::StateError> for Failed {
+    fn from(error: state::StateError) -> Self {
+        Error::from(error).into()
+    }
+}
+
 /// Carries out one change and records it in the state file.
-async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
+async fn execute(applier: &Applier, change: &Change) -> Result<(), Failed> {
     let instance = &change.instance;
     let start = Instant::now();
     applier.emit(Event::Started(instance.clone(), change.action));
@@ -345,13 +373,17 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
         (Action::Update, None) => {
             return Err(Error::Bug(format!(
                 "{instance} is planned as an update but is not recorded"
-            )));
+            ))
+            .into());
         }
         // As the plan said: the new one first when two can run side by side.
         (Action::Replace, Some(prior)) if change.create_before_destroy => {
             driver.replace(&work, &prior, &planned).await?
         }
         (Action::Replace, Some(prior)) => {
+            // What the new one needs and the old one does not hold must be free before
+            // the old one goes: a failure now leaves the old one running.
+            driver.check(&work, &planned, Some(&prior)).await?;
             let making_way = Work {
                 for_replacement: true,
                 ..work
@@ -361,13 +393,22 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Error> {
             // The old one is gone whatever happens next: the state file must not say
             // otherwise should the new one fail.
             applier.state.remove_resource(&key)?;
-            driver.create(&work, &planned).await?
+            driver
+                .create(&work, &planned)
+                .await
+                .map_err(|error| Failed {
+                    error,
+                    removed_old: true,
+                })?
         }
         (Action::Create, _) if change.unrecorded.is_some() => {
             let id = change.unrecorded.as_deref().unwrap_or_default();
             driver.adopt(&work, id, &planned).await?
         }
-        (Action::Create | Action::Replace, _) => driver.create(&work, &planned).await?,
+        (Action::Create | Action::Replace, _) => {
+            driver.check(&work, &planned, None).await?;
+            driver.create(&work, &planned).await?
+        }
     };
 
     check_result(change, &applied.attributes)?;

@@ -75,6 +75,18 @@ pub enum Error {
         .0.iter().map(|line| format!("  - {line}")).collect::<Vec<_>>().join("\n")
     )]
     Conflicts(Vec<String>),
+    /// A host port an instance publishes is taken by something else.
+    #[error(
+        "host port {port} that {instance} publishes is taken on 127.0.0.1 ({reason}); nothing was changed"
+    )]
+    PortTaken {
+        /// The port.
+        port: u16,
+        /// The instance.
+        instance: Instance,
+        /// What binding it said.
+        reason: String,
+    },
     /// A resource mounts a volume that is not there.
     #[error("volume `{name}` that {instance} mounts does not exist")]
     MissingVolume {

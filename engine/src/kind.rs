@@ -376,6 +376,18 @@ pub trait Driver: Send + Sync {
     /// Makes the instance from its planned attributes (every value known).
     async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error>;
 
+    /// Whether the instance can be made now, checked before anything is touched: what it
+    /// needs is free (a host port), but for what `replacing` (the old one, about to go)
+    /// holds. By default there is nothing to check.
+    async fn check(
+        &self,
+        _work: &Work<'_>,
+        _planned: &Attributes,
+        _replacing: Option<&Recorded>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Changes the instance in place. Only called when [`Kind::decide`] said `Update`.
     async fn update(
         &self,

@@ -270,3 +270,47 @@ fn someone_elses_volume_under_redis_data_name_is_refused_at_plan() {
         .block_on(resources::volume::remove(&owned.docker, &volume))
         .expect("removing the volume");
 }
+
+/// A replacement that would publish a host port something else holds is refused before
+/// the old container goes: the entry point keeps answering.
+#[test]
+fn a_taken_host_port_leaves_the_old_one_running() {
+    let owned = Owned::new();
+    let env = |port: u16| {
+        format!(
+            "[project]\nname = \"x\"\n\n[service.web]\nbuild = \"tools\"\n\
+             ports = [\"127.0.0.1:{port}:8000\"]\n\
+             command = [\"httpd\", \"-f\", \"-p\", \"8000\", \"-h\", \"/bin\"]\n"
+        )
+    };
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let first = free.local_addr().unwrap().port();
+    drop(free);
+    std::fs::write(owned.dir.path().join("env.toml"), env(first)).unwrap();
+    owned.yoyoform("a", &["apply", "--auto-approve"]).code(0);
+    let web = owned.container_id("web").expect("web runs");
+
+    // Something else holds the port the change moves to.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap().port();
+    std::fs::write(owned.dir.path().join("env.toml"), env(taken)).unwrap();
+    let ran = owned.yoyoform("a", &["apply", "--auto-approve"]).code(1);
+    let expected = format!("host port {taken} that service.web publishes is taken on 127.0.0.1");
+    if !ran.stderr.contains(&expected) {
+        ran.fail(&format!("stderr should say: {expected}"));
+    }
+    if !ran
+        .stderr
+        .contains("Done before the failure: 0 added, 0 changed, 0 destroyed")
+    {
+        ran.fail("nothing was destroyed, and the summary should say so");
+    }
+    assert_eq!(
+        owned.container_id("web"),
+        Some(web),
+        "the old one must keep running"
+    );
+    let answer = std::net::TcpStream::connect(("127.0.0.1", first));
+    assert!(answer.is_ok(), "the old one still answers on {first}");
+    drop(holder);
+}

@@ -198,6 +198,36 @@ impl Driver for DockerContainer {
         self.applied(docker, planned, id).await
     }
 
+    /// Each host port the container publishes must be free on 127.0.0.1, but for those
+    /// the container it replaces holds: Docker would refuse it only once it starts.
+    async fn check(
+        &self,
+        work: &Work<'_>,
+        planned: &Attributes,
+        replacing: Option<&Recorded>,
+    ) -> Result<(), Error> {
+        let held: Vec<(u16, u16)> = replacing
+            .and_then(|old| old.attributes.get_list("ports"))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|mapping| parse_port(mapping).ok())
+            .collect();
+        for mapping in planned.get_list("ports").unwrap_or_default() {
+            let (host, _) = parse_port(mapping)?;
+            if held.iter().any(|(port, _)| *port == host) {
+                continue;
+            }
+            if let Err(error) = std::net::TcpListener::bind(("127.0.0.1", host)) {
+                return Err(Error::PortTaken {
+                    port: host,
+                    instance: work.instance.clone(),
+                    reason: error.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// A container an interrupted apply made: kept when it was made from the same plan
     /// (its config hash) and comes up, made anew otherwise.
     async fn adopt(
