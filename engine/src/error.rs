@@ -75,6 +75,18 @@ pub enum Error {
         .0.iter().map(|line| format!("  - {line}")).collect::<Vec<_>>().join("\n")
     )]
     Conflicts(Vec<String>),
+    /// Another command holds the project on the backend.
+    #[error(
+        "project `{project}` is being changed on the Docker daemon by {holder}, from another state file; wait for it to finish, or, if that process is gone, remove its lock with `docker volume rm {lock}`"
+    )]
+    ProjectLocked {
+        /// The project.
+        project: String,
+        /// Who holds it.
+        holder: state::LockInfo,
+        /// The lock's name on the daemon.
+        lock: String,
+    },
     /// A host port an instance publishes is taken by something else.
     #[error(
         "host port {port} that {instance} publishes is taken on 127.0.0.1 ({reason}); nothing was changed"
@@ -98,6 +110,37 @@ pub enum Error {
     /// After apply, an instance is not what was applied (it exited, it was removed).
     #[error("after apply it is not as planned: {0}")]
     Unsettled(String),
+    /// `import` of a kind that has no object of its own on the backend.
+    #[error("`{kind}` resources have nothing to import: yoyoform makes them itself")]
+    Unimportable {
+        /// The kind.
+        kind: &'static str,
+    },
+    /// `import` of an object that is not the one env.toml declares.
+    #[error("{instance} is planned as the {object} `{planned}`; `{id}` is called `{found}`")]
+    ImportMismatch {
+        /// The instance.
+        instance: Instance,
+        /// What it is.
+        object: &'static str,
+        /// The planned name.
+        planned: String,
+        /// The object asked for.
+        id: String,
+        /// Its name.
+        found: String,
+    },
+    /// `import` of an object that does not exist.
+    #[error("there is no {object} `{id}` to import")]
+    NothingToImport {
+        /// What it would be.
+        object: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// `import` of an address env.toml does not declare, or the state records already.
+    #[error("{0}")]
+    CannotImport(String),
     /// The state file records an instance of a kind this yoyoform does not know.
     #[error("the state file records `{address}`, of a kind this yoyoform does not know")]
     UnknownKind {

@@ -429,6 +429,22 @@ pub trait Driver: Send + Sync {
         )))
     }
 
+    /// Takes an existing object (`id`, made by hand or by another tool) for the instance,
+    /// with `planned` as what it should be: its attributes as the backend has them, or
+    /// `None` when there is no such object. A name other than the planned one is an error.
+    /// By default a kind has nothing to import.
+    async fn import(
+        &self,
+        instance: &Instance,
+        _project: &str,
+        _id: &str,
+        _planned: &Attributes,
+    ) -> Result<Option<Applied>, Error> {
+        Err(Error::Unimportable {
+            kind: instance.resource.kind,
+        })
+    }
+
     /// Removes the instance; one already gone counts as removed.
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error>;
 }

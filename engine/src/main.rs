@@ -80,6 +80,14 @@ enum Command {
         #[arg(long)]
         keep_images: bool,
     },
+    /// Record an existing object as a resource of env.toml, without changing it: ADDRESS as
+    /// env.toml names it (`network.platform`, `service.worker[1]`), ID the backend's.
+    Import {
+        /// The resource (or replica) env.toml declares.
+        address: String,
+        /// The id (or name) of the object on the backend.
+        id: String,
+    },
     /// Print the outputs recorded by the last apply.
     Output {
         /// Print only this output's value.
@@ -197,6 +205,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let outputs = applier.outputs();
             session.record_outputs(&outputs)?;
+            drop(applier);
+            session.close().await?;
             report("Apply", &outcome);
             if exit_code(&outcome) == ExitCode::SUCCESS && !outputs.is_empty() {
                 println!("\nOutputs:\n\n{}", plan::render_outputs(&outputs));
@@ -225,8 +235,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (instance, error) in covered {
                 println!("{instance}: removed by the sweep by label (first attempt: {error})");
             }
+            session.close().await?;
             report("Destroy", &outcome);
             Ok(exit_code(&outcome))
+        }
+        Command::Import { address, id } => {
+            let session = open(&cli, "import").await?;
+            let change = session.import_change(address)?;
+            println!("{address} will be imported from `{id}`; nothing on the backend changes.\n");
+            let applied = session.import(&change, id).await?;
+            let ids = applied.ids.join(", ");
+            session.close().await?;
+            println!(
+                "Import complete! {address} is recorded as {ids}.\n\n\
+                 Run `yoyoform plan` to see how it differs from env.toml."
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Output { name } => {
             let config = load(&cli)?;

@@ -13,9 +13,13 @@ use crate::backend::Backend;
 use crate::config::model::Config;
 use crate::error::Error;
 use crate::graph::Graph;
+use crate::kind::Applied;
 use crate::ownership;
-use crate::plan::{self, Actual, Instance, OutputChange, Plan, SavedPlan};
+use crate::plan::{self, Action, Actual, Change, Instance, OutputChange, Plan, SavedPlan};
 use crate::refresh::refresh;
+
+/// The commands that change what the backend has.
+const CHANGES: [&str; 3] = ["apply", "destroy", "import"];
 
 /// How many times an apply repairs what did not stay as it made it.
 pub const REPAIRS: usize = 2;
@@ -66,6 +70,11 @@ impl Session {
         let state = state::StateFile::new(path)
             .writer_version(env!("CARGO_PKG_VERSION"))
             .open(operation)?;
+        // The state file's lock keeps out commands on the same file; a command that
+        // changes the project also holds it on the backend, against other state files.
+        if CHANGES.contains(&operation) {
+            backend.hold(&config.project, state::LockInfo::current(operation));
+        }
         let prior = state.state();
         let actual = refresh(backend.as_ref(), &config.project, &prior).await?;
         Ok(Session {
@@ -177,6 +186,71 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// For `import ADDRESS ID`: the instance's planned create, which the import stands
+    /// for. It must be declared and not recorded yet.
+    pub fn import_change(&self, address: &str) -> Result<Change, Error> {
+        let instance = Instance::parse(address).ok_or_else(|| {
+            Error::CannotImport(format!(
+                "`{address}` is not an address like `service.NAME` or `service.NAME[0]`"
+            ))
+        })?;
+        if self.prior.resources.contains_key(address) {
+            return Err(Error::CannotImport(format!(
+                "{address} is recorded in the state file already: there is nothing to import"
+            )));
+        }
+        // Planned without what the backend holds: the object to import is exactly what
+        // the plan would refuse to take over.
+        let plan = plan::build(&plan::Planner {
+            config: &self.config,
+            graph: &self.graph,
+            prior: &self.prior,
+            actual: &self.actual,
+        })?;
+        plan.changes
+            .into_iter()
+            .find(|change| change.instance == instance && change.action == Action::Create)
+            .ok_or_else(|| Error::CannotImport(format!("env.toml declares no `{address}`")))
+    }
+
+    /// Records the backend's object `id` as the instance of `change` (from
+    /// [`import_change`](Self::import_change)), as the backend has it; nothing on the
+    /// backend changes. The next plan says how it differs from env.toml.
+    pub async fn import(&self, change: &Change, id: &str) -> Result<Applied, Error> {
+        let instance = &change.instance;
+        let kind = instance.resource.kind();
+        let driver = self.backend.driver(kind.name())?;
+        let planned = change.after.clone().unwrap_or_default();
+        let applied = driver
+            .import(instance, &self.config.project, id, &planned)
+            .await?
+            .ok_or_else(|| Error::NothingToImport {
+                object: kind.schema().object,
+                id: id.to_owned(),
+            })?;
+        self.state.set_resource(state::ResourceState {
+            address: instance.to_string(),
+            kind: kind.name().to_owned(),
+            docker_ids: applied.ids.clone(),
+            config_hash: crate::apply::config_hash(kind, &applied.attributes),
+            attributes: applied.attributes.to_json(),
+            sensitive_attributes: applied.attributes.sensitive_strings(),
+            dependencies: change
+                .dependencies
+                .iter()
+                .map(Instance::to_string)
+                .collect(),
+            tainted: false,
+        })?;
+        Ok(applied)
+    }
+
+    /// The end of the command: the project is let go on the backend (the state file's
+    /// lock when the session is dropped).
+    pub async fn close(self) -> Result<(), Error> {
+        self.backend.release().await
     }
 
     /// Records the outputs in the state file (those with a value).

@@ -314,3 +314,111 @@ fn a_taken_host_port_leaves_the_old_one_running() {
     assert!(answer.is_ok(), "the old one still answers on {first}");
     drop(holder);
 }
+
+/// A command that changes the project holds it on the daemon: another one, from another
+/// state file, is told who holds it; a hold left by a process of this machine that is gone
+/// is taken over; a read-only plan needs none.
+#[test]
+fn the_project_is_held_on_the_daemon_while_it_changes() {
+    let owned = Owned::new();
+    let lock = engine::backend::docker::lock_name(&owned.project);
+    let hold = |host: &str, pid: u32| {
+        let holder = serde_json::json!({
+            "user": "someone", "host": host, "pid": pid,
+            "operation": "apply", "since": "2026-12-01T10:00:00Z"
+        });
+        let request = VolumeCreateRequest {
+            name: Some(lock.clone()),
+            labels: Some(
+                [
+                    ("yoyoform.lock-of".to_owned(), owned.project.clone()),
+                    ("yoyoform.lock-holder".to_owned(), holder.to_string()),
+                    ("yoyoform.lock-token".to_owned(), "theirs".to_owned()),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        owned
+            .runtime
+            .block_on(owned.docker.client().create_volume(request))
+            .expect("creating the lock");
+    };
+    let lock_exists = || {
+        owned
+            .runtime
+            .block_on(resources::volume::inspect(&owned.docker, &lock))
+            .expect("inspecting the lock")
+            .is_some()
+    };
+
+    hold("elsewhere", 1);
+    let ran = owned.yoyoform("a", &["apply", "--auto-approve"]).code(1);
+    let expected = format!(
+        "project `{}` is being changed on the Docker daemon by someone@elsewhere (pid 1, apply) \
+         since 2026-12-01T10:00:00Z, from another state file",
+        owned.project
+    );
+    if !ran.stderr.contains(&expected) {
+        ran.fail(&format!("stderr should say: {expected}"));
+    }
+    assert!(owned.container_id("web").is_none(), "nothing was made");
+    // Reading is not changing.
+    owned.yoyoform("a", &["plan"]).code(0);
+    owned
+        .runtime
+        .block_on(resources::volume::remove(&owned.docker, &lock))
+        .unwrap();
+
+    // Left by a process of this machine that no longer runs: taken over, then let go.
+    let here = state::LockInfo::current("apply").host;
+    hold(&here, 999_999_999);
+    owned
+        .yoyoform("a", &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete!");
+    assert!(!lock_exists(), "apply lets go of the project when it ends");
+}
+
+/// `import` records an object made by hand as a resource of env.toml, without touching it;
+/// an object that is not the one env.toml names, or none, is refused.
+#[test]
+fn a_network_made_by_hand_is_imported() {
+    let owned = Owned::new();
+    let network = owned.name("platform");
+    let id = owned.make_network(&network, &[]);
+    let other = owned.make_network(&owned.name("other"), &[]);
+    let ran = owned
+        .yoyoform("a", &["import", "network.platform", &other])
+        .code(1);
+    let expected = format!(
+        "network.platform is planned as the network `{network}`; `{other}` is called `{}`",
+        owned.name("other")
+    );
+    if !ran.stderr.contains(&expected) {
+        ran.fail(&format!("stderr should say: {expected}"));
+    }
+    owned.remove_network(&other);
+    owned
+        .yoyoform("a", &["import", "network.platform", "no-such-network"])
+        .code(1)
+        .stderr_is("Error: there is no network `no-such-network` to import\n");
+    owned
+        .yoyoform("a", &["import", "network.platform", &id])
+        .code(0)
+        .stdout_has("Import complete!");
+    assert_eq!(owned.recorded_id("a", "network.platform"), id);
+    let ran = owned
+        .yoyoform("a", &["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("Plan: 1 to add, 0 to change, 0 to destroy.");
+    if ran.stdout.contains("network.platform will") {
+        ran.fail("the imported network is managed as it is");
+    }
+    owned
+        .yoyoform("a", &["import", "network.platform", &id])
+        .code(1)
+        .stderr_is(
+            "Error: network.platform is recorded in the state file already: there is nothing to import\n",
+        );
+}

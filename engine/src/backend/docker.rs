@@ -12,11 +12,13 @@ use crate::error::Error;
 use crate::kind::Driver;
 use crate::kinds::registry;
 
-/// What the Docker drivers share: the connection, and the locks that keep builds from
-/// running twice.
+/// What the Docker drivers share: the connection, the project's lock on the daemon, and
+/// the locks that keep builds from running twice.
 #[derive(Default)]
 pub struct DockerHost {
     connection: OnceCell<resources::Docker>,
+    /// The project to hold from the first connection on, and how this command says so.
+    hold: Mutex<Option<Hold>>,
     /// One lock per image tag, so the replicas of a service build their image once.
     images: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Builds of static binaries run one at a time (cargo would serialise them anyway).
@@ -29,12 +31,18 @@ impl DockerHost {
         Arc::new(DockerHost::default())
     }
 
-    /// The connection, made on first use.
+    /// The connection, made on first use; the project is taken then, if asked for.
     pub async fn docker(&self) -> Result<&resources::Docker, Error> {
-        Ok(self
-            .connection
-            .get_or_try_init(resources::Docker::connect)
-            .await?)
+        self.connection
+            .get_or_try_init(|| async {
+                let docker = resources::Docker::connect().await?;
+                let hold = self.hold.lock().expect("the project's hold").clone();
+                if let Some(hold) = hold {
+                    take(&docker, &hold).await?;
+                }
+                Ok(docker)
+            })
+            .await
     }
 
     /// Holds the image tag until dropped: whoever holds it builds or checks that image.
@@ -53,6 +61,83 @@ impl DockerHost {
     pub async fn cargo_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.cargo.lock().await
     }
+}
+
+/// The project held on the daemon: a volume of the project's lock name, labelled with the
+/// holder. Docker makes a volume of a name once and answers the same volume to whoever
+/// asks again, so the first to make it holds it, and everyone else reads who.
+#[derive(Debug, Clone)]
+struct Hold {
+    project: String,
+    holder: state::LockInfo,
+    /// Tells this command's lock from another's.
+    token: String,
+}
+
+/// The label naming the project a lock volume holds.
+const LOCK_OF: &str = "yoyoform.lock-of";
+/// The label with the holder's details (JSON).
+const LOCK_HOLDER: &str = "yoyoform.lock-holder";
+/// The label with the holder's token.
+const LOCK_TOKEN: &str = "yoyoform.lock-token";
+
+/// The name of a project's lock on the daemon.
+pub fn lock_name(project: &str) -> String {
+    format!("{project}-yoyoform-lock")
+}
+
+/// Takes the project's lock, or says who has it; one left by a process of this machine
+/// that is gone is taken over.
+async fn take(docker: &resources::Docker, hold: &Hold) -> Result<(), Error> {
+    let name = lock_name(&hold.project);
+    let holder = serde_json::to_string(&hold.holder).expect("lock details serialise");
+    let labels = BTreeMap::from([
+        (LOCK_OF.to_owned(), hold.project.clone()),
+        (LOCK_HOLDER.to_owned(), holder),
+        (LOCK_TOKEN.to_owned(), hold.token.clone()),
+    ]);
+    for _ in 0..2 {
+        resources::volume::create(docker, &name, &labels).await?;
+        let found = resources::volume::inspect(docker, &name).await?;
+        let Some(found) = found else { continue };
+        if found.labels.get(LOCK_TOKEN) == Some(&hold.token) {
+            return Ok(());
+        }
+        let theirs: Option<state::LockInfo> = found
+            .labels
+            .get(LOCK_HOLDER)
+            .and_then(|text| serde_json::from_str(text).ok());
+        let Some(theirs) = theirs else {
+            return Err(Error::NotOurs {
+                object: "volume",
+                name,
+                project: hold.project.clone(),
+            });
+        };
+        let here = state::LockInfo::current("").host;
+        if theirs.host == here && !alive(theirs.pid) {
+            resources::volume::remove(docker, &name).await?;
+            continue;
+        }
+        return Err(Error::ProjectLocked {
+            project: hold.project.clone(),
+            holder: theirs,
+            lock: name,
+        });
+    }
+    Err(Error::Backend(format!(
+        "the lock `{name}` changed hands while it was taken"
+    )))
+}
+
+/// Whether a process of this machine is running.
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 sends nothing; it asks whether the process exists.
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// The Docker backend: each kind's Docker driver.
@@ -83,6 +168,29 @@ impl Default for DockerBackend {
 impl Backend for DockerBackend {
     fn name(&self) -> &'static str {
         "docker"
+    }
+
+    fn hold(&self, project: &str, holder: state::LockInfo) {
+        let token: u64 = rand::random();
+        *self.host.hold.lock().expect("the project's hold") = Some(Hold {
+            project: project.to_owned(),
+            holder,
+            token: format!("{token:016x}-{}", std::process::id()),
+        });
+    }
+
+    async fn release(&self) -> Result<(), Error> {
+        let hold = self.host.hold.lock().expect("the project's hold").take();
+        let (Some(hold), Some(docker)) = (hold, self.host.connection.get()) else {
+            return Ok(());
+        };
+        let name = lock_name(&hold.project);
+        if let Some(found) = resources::volume::inspect(docker, &name).await?
+            && found.labels.get(LOCK_TOKEN) == Some(&hold.token)
+        {
+            resources::volume::remove(docker, &name).await?;
+        }
+        Ok(())
     }
 
     fn driver(&self, kind: &'static str) -> Result<&dyn Driver, Error> {

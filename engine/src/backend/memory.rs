@@ -383,6 +383,26 @@ impl Driver for MemoryDriver {
         Ok(applied)
     }
 
+    async fn import(
+        &self,
+        _instance: &Instance,
+        _project: &str,
+        id: &str,
+        planned: &Attributes,
+    ) -> Result<Option<Applied>, Error> {
+        let found = self.store().objects.get(id).cloned();
+        Ok(found.map(|object| {
+            let mut attributes = planned.clone();
+            for (name, value) in object.attributes.values {
+                attributes.values.insert(name, value);
+            }
+            Applied {
+                ids: vec![id.to_owned()],
+                attributes,
+            }
+        }))
+    }
+
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
         let instance = work.instance.to_string();
         self.operation("deleting", &instance).await?;

@@ -52,6 +52,17 @@ pub trait Backend: Send + Sync {
     /// The driver of `kind` on this backend.
     fn driver(&self, kind: &'static str) -> Result<&dyn Driver, Error>;
 
+    /// Holds the project on the backend for the length of a command that changes it, from
+    /// the first time the backend is reached: another state file changing the same project
+    /// at the same time is refused and told who holds it. By default there is nothing to
+    /// hold.
+    fn hold(&self, _project: &str, _holder: state::LockInfo) {}
+
+    /// Lets go of the project, if this command holds it.
+    async fn release(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Every object the backend holds under a name a plan may claim, whoever made it.
     async fn survey(&self) -> Result<Vec<Found>, Error>;
 

@@ -117,6 +117,35 @@ impl Driver for DockerNetwork {
         })
     }
 
+    async fn import(
+        &self,
+        instance: &Instance,
+        _project: &str,
+        id: &str,
+        planned: &Attributes,
+    ) -> Result<Option<Applied>, Error> {
+        let docker = self.host.docker().await?;
+        let Some(found) = resources::network::inspect(docker, id).await? else {
+            return Ok(None);
+        };
+        let name = planned.get_text("name").unwrap_or_default();
+        if found.name != name {
+            return Err(Error::ImportMismatch {
+                instance: instance.clone(),
+                object: "network",
+                planned: name.to_owned(),
+                id: id.to_owned(),
+                found: found.name,
+            });
+        }
+        let mut attributes = planned.clone();
+        attributes.text("id", &found.id);
+        Ok(Some(Applied {
+            ids: vec![found.id],
+            attributes,
+        }))
+    }
+
     async fn delete(&self, _work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
         let docker = self.host.docker().await?;
         if let Some(id) = prior.ids.first() {

@@ -161,6 +161,33 @@ impl Driver for DockerVolume {
         self.create(work, planned).await
     }
 
+    async fn import(
+        &self,
+        instance: &Instance,
+        _project: &str,
+        id: &str,
+        planned: &Attributes,
+    ) -> Result<Option<Applied>, Error> {
+        let docker = self.host.docker().await?;
+        if resources::volume::inspect(docker, id).await?.is_none() {
+            return Ok(None);
+        }
+        let name = planned.get_text("name").unwrap_or_default();
+        if id != name {
+            return Err(Error::ImportMismatch {
+                instance: instance.clone(),
+                object: "volume",
+                planned: name.to_owned(),
+                id: id.to_owned(),
+                found: id.to_owned(),
+            });
+        }
+        Ok(Some(Applied {
+            ids: vec![id.to_owned()],
+            attributes: planned.clone(),
+        }))
+    }
+
     /// Removes the volume and its data, if it is this resource's.
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
         let docker = self.host.docker().await?;

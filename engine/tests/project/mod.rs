@@ -93,6 +93,9 @@ impl Drop for Sweep {
     fn drop(&mut self) {
         let swept = runtime().block_on(async {
             let docker = resources::Docker::connect().await?;
+            // A lock a killed command of the test left on the daemon goes too.
+            let lock = engine::backend::docker::lock_name(&self.0);
+            resources::volume::remove(&docker, &lock).await?;
             resources::sweep::remove_project(&docker, &self.0, None, false).await
         });
         match swept {

@@ -228,6 +228,34 @@ impl Driver for DockerContainer {
         Ok(())
     }
 
+    async fn import(
+        &self,
+        instance: &Instance,
+        _project: &str,
+        id: &str,
+        planned: &Attributes,
+    ) -> Result<Option<Applied>, Error> {
+        let docker = self.host.docker().await?;
+        let Some(actual) = resources::container::inspect(docker, id).await? else {
+            return Ok(None);
+        };
+        let name = planned.get_text("name").unwrap_or_default();
+        if actual.name != name {
+            return Err(Error::ImportMismatch {
+                instance: instance.clone(),
+                object: "container",
+                planned: name.to_owned(),
+                id: id.to_owned(),
+                found: actual.name,
+            });
+        }
+        let mut attributes = observed(planned, &actual);
+        attributes.text("id", &actual.id);
+        let mut ids = vec![actual.id];
+        ids.extend(self.hooks.owned(planned));
+        Ok(Some(Applied { ids, attributes }))
+    }
+
     /// A container an interrupted apply made: kept when it was made from the same plan
     /// (its config hash) and comes up, made anew otherwise.
     async fn adopt(
