@@ -83,7 +83,7 @@ pub enum Error {
         /// The project.
         project: String,
         /// Who holds it.
-        holder: state::LockInfo,
+        holder: Box<state::LockInfo>,
         /// The lock's name on the daemon.
         lock: String,
     },
@@ -116,19 +116,16 @@ pub enum Error {
         /// The kind.
         kind: &'static str,
     },
-    /// `import` of an object that is not the one env.toml declares.
-    #[error("{instance} is planned as the {object} `{planned}`; `{id}` is called `{found}`")]
+    /// `import` of an object that is not the one env.toml declares: the planned name and
+    /// the one found.
+    #[error("{instance} is planned as the {object} `{}`; `{}` is called `{}`", names.0, names.1, names.2)]
     ImportMismatch {
         /// The instance.
         instance: Instance,
         /// What it is.
         object: &'static str,
-        /// The planned name.
-        planned: String,
-        /// The object asked for.
-        id: String,
-        /// Its name.
-        found: String,
+        /// The planned name, the id asked for, the name it has.
+        names: Box<(String, String, String)>,
     },
     /// `import` of an object that does not exist.
     #[error("there is no {object} `{id}` to import")]

@@ -121,7 +121,7 @@ async fn take(docker: &resources::Docker, hold: &Hold) -> Result<(), Error> {
         }
         return Err(Error::ProjectLocked {
             project: hold.project.clone(),
-            holder: theirs,
+            holder: Box::new(theirs),
             lock: name,
         });
     }

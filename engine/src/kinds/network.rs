@@ -133,9 +133,7 @@ impl Driver for DockerNetwork {
             return Err(Error::ImportMismatch {
                 instance: instance.clone(),
                 object: "network",
-                planned: name.to_owned(),
-                id: id.to_owned(),
-                found: found.name,
+                names: Box::new((name.to_owned(), id.to_owned(), found.name)),
             });
         }
         let mut attributes = planned.clone();

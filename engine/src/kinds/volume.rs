@@ -177,9 +177,7 @@ impl Driver for DockerVolume {
             return Err(Error::ImportMismatch {
                 instance: instance.clone(),
                 object: "volume",
-                planned: name.to_owned(),
-                id: id.to_owned(),
-                found: id.to_owned(),
+                names: Box::new((name.to_owned(), id.to_owned(), id.to_owned())),
             });
         }
         Ok(Some(Applied {

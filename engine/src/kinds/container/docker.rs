@@ -244,9 +244,7 @@ impl Driver for DockerContainer {
             return Err(Error::ImportMismatch {
                 instance: instance.clone(),
                 object: "container",
-                planned: name.to_owned(),
-                id: id.to_owned(),
-                found: actual.name,
+                names: Box::new((name.to_owned(), id.to_owned(), actual.name)),
             });
         }
         let mut attributes = observed(planned, &actual);
