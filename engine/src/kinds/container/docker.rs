@@ -120,8 +120,6 @@ impl DockerContainer {
 
     /// Makes the container and waits for it: healthy, or (a job) exited 0. A container
     /// that fails is removed again, so nothing half-made is left.
-    /// Its restart policy is given once it is up: one that fails as it starts is reported,
-    /// not retried by Docker for ever.
     async fn start(
         &self,
         docker: &Docker,
@@ -134,14 +132,7 @@ impl DockerContainer {
         let waited = if self.hooks.runs_to_completion() {
             resources::container::wait_exit(docker, &id, JOB_TIMEOUT).await
         } else {
-            let restart = planned.get_text("restart").unwrap_or("no");
-            let healthy = resources::container::wait_healthy(docker, &id, HEALTH_TIMEOUT, |_| {});
-            match healthy.await {
-                Ok(()) if restart != "no" => {
-                    resources::container::set_restart_policy(docker, &id, restart).await
-                }
-                other => other,
-            }
+            up(docker, &id, planned).await
         };
         if let Err(error) = waited {
             let _ = resources::container::remove(docker, &id).await;
@@ -274,8 +265,9 @@ impl Driver for DockerContainer {
                 }
         });
         if same {
+            // Killed before it was up, or before it got its restart policy.
             if !self.hooks.runs_to_completion() {
-                resources::container::wait_healthy(docker, id, HEALTH_TIMEOUT, |_| {}).await?;
+                up(docker, id, planned).await?;
             }
             return self.applied(docker, planned, id.to_owned()).await;
         }
@@ -295,7 +287,7 @@ impl Driver for DockerContainer {
         let docker = self.host.docker().await?;
         let id = prior.ids.first().cloned().unwrap_or_default();
         resources::container::start(docker, &id).await?;
-        resources::container::wait_healthy(docker, &id, HEALTH_TIMEOUT, |_| {}).await?;
+        up(docker, &id, planned).await?;
         self.applied(docker, planned, id).await
     }
 
@@ -344,6 +336,16 @@ impl Driver for DockerContainer {
             self.hooks.after_delete(docker, work, prior).await?;
         }
         Ok(())
+    }
+}
+
+/// Waits until a container that stays up is healthy, then gives it its planned restart
+/// policy (not before: one that fails as it starts is reported, not restarted for ever).
+async fn up(docker: &Docker, id: &str, planned: &Attributes) -> resources::Result<()> {
+    resources::container::wait_healthy(docker, id, HEALTH_TIMEOUT, |_| {}).await?;
+    match planned.get_text("restart").unwrap_or("no") {
+        "no" => Ok(()),
+        restart => resources::container::set_restart_policy(docker, id, restart).await,
     }
 }
 
