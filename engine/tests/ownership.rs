@@ -422,3 +422,39 @@ fn a_network_made_by_hand_is_imported() {
             "Error: network.platform is recorded in the state file already: there is nothing to import\n",
         );
 }
+
+/// The state a destroy leaves when it is killed while Docker stops a container: the record
+/// marked, the container still running for a moment. One apply makes it anew, and the
+/// plan after it has nothing to do (it did not trust the container that was going).
+#[test]
+fn a_destroy_killed_while_it_stopped_a_container_is_repaired_by_one_apply() {
+    let owned = Owned::new();
+    owned.yoyoform("a", &["apply", "--auto-approve"]).code(0);
+    let web = owned.container_id("web").expect("web runs");
+    let path = owned.state("a");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["resources"]["service.web"]["tainted"] = true.into();
+    std::fs::write(&path, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+    // Docker goes on stopping it after the destroy died.
+    let stopping = {
+        let name = owned.name("web");
+        std::thread::spawn(move || {
+            let _ = std::process::Command::new("docker")
+                .args(["stop", "-t", "1", &name])
+                .output();
+        })
+    };
+    owned
+        .yoyoform("a", &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("its removal was started and did not finish")
+        .stdout_has("Apply complete!");
+    stopping.join().unwrap();
+    let now = owned.container_id("web").expect("web runs again");
+    assert_ne!(now, web, "web was made anew");
+    owned
+        .yoyoform("a", &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+}
