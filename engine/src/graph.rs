@@ -304,6 +304,8 @@ mod tests {
         Config {
             path: PathBuf::from("env.toml"),
             root: PathBuf::from("."),
+            tree: std::sync::Arc::new(resources::source::Disk),
+            review: false,
             project: "test".to_owned(),
             variables: BTreeMap::new(),
             resources,

@@ -66,6 +66,11 @@ impl<'a> Context<'a> {
         &self.config.root
     }
 
+    /// Where env.toml's files are read.
+    pub fn tree(&self) -> &dyn resources::source::Source {
+        self.config.tree.as_ref()
+    }
+
     /// The instances a declared resource has.
     pub fn instances(resource: &Resource) -> Vec<Instance> {
         match resource.settings.replicas() {

@@ -26,7 +26,7 @@ pub async fn build_static(package: &str, context: &Path) -> Result<()> {
         status,
         stderr,
     };
-    let root = crate::workspace::root(context)?;
+    let root = crate::workspace::root(&crate::source::Disk, context)?;
     let output = tokio::process::Command::new(cargo())
         .args([
             "build",

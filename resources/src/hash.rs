@@ -7,7 +7,46 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result, io};
-use crate::tree::files_under_skipping;
+use crate::source::{Entry, Source};
+
+/// What went into the hash of a build: each input by name with a digest of its own (so a
+/// review can say which changed), and the hash of them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    /// The sha256 (hex) of every input, as [`build_inputs`] describes.
+    pub hash: String,
+    /// Each input's name and the sha256 (hex) of its content, in hashing order: the
+    /// context's files as `context/<relative path>`, a path dependency's as
+    /// `dep/<folder>/<relative path>`, and the used parts of the workspace's manifest and
+    /// lock file.
+    pub entries: Vec<(String, String)>,
+    /// The locked packages the binary uses, one line each (`name version source checksum`).
+    pub packages: Vec<String>,
+}
+
+/// The name of the entry holding the used parts of the workspace's `Cargo.toml`.
+pub const MANIFEST_ENTRY: &str = "root/Cargo.toml (used parts)";
+/// The name of the entry holding the locked packages the binary uses.
+pub const LOCK_ENTRY: &str = "root/Cargo.lock (used packages)";
+
+/// The hash being fed, with each entry's own digest.
+struct Feed {
+    hasher: Sha256,
+    entries: Vec<(String, String)>,
+}
+
+impl Feed {
+    /// Feeds one named entry: its name, its length, its bytes; so no two different
+    /// sequences of entries feed the same bytes.
+    fn entry(&mut self, name: &str, content: &[u8]) {
+        self.hasher.update(name.as_bytes());
+        self.hasher.update([0]);
+        self.hasher.update((content.len() as u64).to_le_bytes());
+        self.hasher.update(content);
+        self.entries
+            .push((name.to_owned(), hex(&Sha256::digest(content))));
+    }
+}
 
 /// The sha256 (hex) of the inputs of an image build.
 ///
@@ -28,42 +67,63 @@ use crate::tree::files_under_skipping;
 ///
 /// Symlinks are hashed as their target, not followed. Names keep the hash independent of
 /// where the checkout lives.
-pub fn build_inputs_hash(context: &Path, binary: Option<&str>) -> Result<String> {
-    let mut hasher = Sha256::new();
+pub fn build_inputs_hash(
+    source: &dyn Source,
+    context: &Path,
+    binary: Option<&str>,
+) -> Result<String> {
+    Ok(build_inputs(source, context, binary)?.hash)
+}
+
+/// The inputs of an image build, read from `source`, one by one and hashed together as
+/// [`build_inputs_hash`] describes.
+pub fn build_inputs(source: &dyn Source, context: &Path, binary: Option<&str>) -> Result<Inputs> {
+    let mut feed = Feed {
+        hasher: Sha256::new(),
+        entries: Vec::new(),
+    };
     let skip: Vec<&str> = ["target"].into_iter().chain(binary).collect();
-    hash_folder(&mut hasher, "context", context, &skip)?;
+    hash_folder(&mut feed, source, "context", context, &skip)?;
+    let mut packages = Vec::new();
     if binary.is_some() {
-        let root = &crate::workspace::root(context)?;
-        let dependencies = path_dependencies(root, context)?;
+        let root = &crate::workspace::root(source, context)?;
+        let dependencies = path_dependencies(source, root, context)?;
         for folder in &dependencies {
-            let name = match folder.strip_prefix(canonical(root)?) {
+            let name = match folder.strip_prefix(canonical(source, root)?) {
                 Ok(relative) => relative.to_string_lossy().into_owned(),
                 Err(_) => folder.to_string_lossy().into_owned(),
             };
-            hash_folder(&mut hasher, &format!("dep/{name}"), folder, &["target"])?;
+            hash_folder(
+                &mut feed,
+                source,
+                &format!("dep/{name}"),
+                folder,
+                &["target"],
+            )?;
         }
-        let members: Vec<PathBuf> = std::iter::once(canonical(context)?)
+        let members: Vec<PathBuf> = std::iter::once(canonical(source, context)?)
             .chain(dependencies)
             .collect();
-        let (manifest, lock) = workspace_inputs(root, &members)?;
-        feed(
-            &mut hasher,
-            "root/Cargo.toml (used parts)",
-            manifest.as_bytes(),
-        );
-        feed(
-            &mut hasher,
-            "root/Cargo.lock (used packages)",
-            lock.as_bytes(),
-        );
+        let (manifest, lock) = workspace_inputs(source, root, &members)?;
+        feed.entry(MANIFEST_ENTRY, manifest.as_bytes());
+        feed.entry(LOCK_ENTRY, lock.as_bytes());
+        packages = lock.lines().map(str::to_owned).collect();
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(Inputs {
+        hash: hex(&feed.hasher.finalize()),
+        entries: feed.entries,
+        packages,
+    })
 }
 
 /// The parts of the workspace manifest and lock file that a build of `members` (the
 /// package's folder and its path dependencies' folders) reads, as canonical text.
-fn workspace_inputs(root: &Path, members: &[PathBuf]) -> Result<(String, String)> {
-    let root_manifest = read_manifest(&root.join("Cargo.toml"))?;
+fn workspace_inputs(
+    source: &dyn Source,
+    root: &Path,
+    members: &[PathBuf],
+) -> Result<(String, String)> {
+    let root_manifest = read_manifest(source, &root.join("Cargo.toml"))?;
     let workspace = root_manifest
         .get("workspace")
         .and_then(toml::Value::as_table);
@@ -75,7 +135,7 @@ fn workspace_inputs(root: &Path, members: &[PathBuf]) -> Result<(String, String)
     let mut used_workspace_entries = toml::Table::new();
     let mut wanted: Vec<String> = Vec::new();
     for member in members {
-        let manifest = read_manifest(&member.join("Cargo.toml"))?;
+        let manifest = read_manifest(source, &member.join("Cargo.toml"))?;
         for (name, entry) in dependency_entries(&manifest) {
             let mut resolved = entry.clone();
             if entry.get("workspace").and_then(toml::Value::as_bool) == Some(true)
@@ -110,8 +170,8 @@ fn workspace_inputs(root: &Path, members: &[PathBuf]) -> Result<(String, String)
     );
 
     let lock_path = root.join("Cargo.lock");
-    let lock = if lock_path.exists() {
-        read_manifest(&lock_path)?
+    let lock = if source.entry(&lock_path).is_some() {
+        read_manifest(source, &lock_path)?
     } else {
         toml::Table::new()
     };
@@ -177,56 +237,58 @@ fn locked_closure(lock: &toml::Table, wanted: Vec<String>) -> String {
     lines.join("\n")
 }
 
-/// Feeds one named entry: its name, its length, its bytes; so no two different sequences
-/// of entries feed the same bytes.
-fn feed(hasher: &mut Sha256, name: &str, content: &[u8]) {
-    hasher.update(name.as_bytes());
-    hasher.update([0]);
-    hasher.update((content.len() as u64).to_le_bytes());
-    hasher.update(content);
-}
-
-fn hash_folder(hasher: &mut Sha256, prefix: &str, folder: &Path, skip: &[&str]) -> Result<()> {
-    for (relative, path) in files_under_skipping(folder, skip)? {
-        hash_file(hasher, &format!("{prefix}/{relative}"), &path)?;
+fn hash_folder(
+    feed: &mut Feed,
+    source: &dyn Source,
+    prefix: &str,
+    folder: &Path,
+    skip: &[&str],
+) -> Result<()> {
+    let files = source
+        .files_under(folder, skip)
+        .map_err(io("listing", folder))?;
+    for (relative, path) in files {
+        hash_file(feed, source, &format!("{prefix}/{relative}"), &path)?;
     }
     Ok(())
 }
 
-fn hash_file(hasher: &mut Sha256, name: &str, path: &Path) -> Result<()> {
-    let metadata = std::fs::symlink_metadata(path).map_err(io("reading", path))?;
-    if metadata.file_type().is_symlink() {
-        let target = std::fs::read_link(path).map_err(io("reading", path))?;
-        feed(
-            hasher,
-            &format!("{name} -> symlink"),
-            target.to_string_lossy().as_bytes(),
-        );
-    } else {
-        let content = std::fs::read(path).map_err(io("reading", path))?;
-        feed(hasher, name, &content);
+fn hash_file(feed: &mut Feed, source: &dyn Source, name: &str, path: &Path) -> Result<()> {
+    match source.entry(path) {
+        Some(Entry::Symlink(target)) => {
+            let target = target.to_string_lossy();
+            feed.entry(&format!("{name} -> symlink"), target.as_bytes());
+        }
+        _ => {
+            let content = source.read(path).map_err(io("reading", path))?;
+            feed.entry(name, &content);
+        }
     }
     Ok(())
 }
 
-fn canonical(path: &Path) -> Result<PathBuf> {
-    std::fs::canonicalize(path).map_err(io("resolving", path))
+fn canonical(source: &dyn Source, path: &Path) -> Result<PathBuf> {
+    source.canonical(path).map_err(io("resolving", path))
 }
 
 /// The folders of the package's path dependencies, transitively, canonical and sorted.
-fn path_dependencies(root: &Path, context: &Path) -> Result<BTreeSet<PathBuf>> {
+fn path_dependencies(
+    source: &dyn Source,
+    root: &Path,
+    context: &Path,
+) -> Result<BTreeSet<PathBuf>> {
     let root_manifest_path = root.join("Cargo.toml");
-    let root_manifest = read_manifest(&root_manifest_path)?;
+    let root_manifest = read_manifest(source, &root_manifest_path)?;
     let workspace_dependencies = root_manifest
         .get("workspace")
         .and_then(|workspace| workspace.get("dependencies"))
         .and_then(toml::Value::as_table);
     let mut found = BTreeSet::new();
-    let mut pending = vec![canonical(context)?];
+    let mut pending = vec![canonical(source, context)?];
     let own = pending[0].clone();
     while let Some(package) = pending.pop() {
         let manifest_path = package.join("Cargo.toml");
-        let manifest = read_manifest(&manifest_path)?;
+        let manifest = read_manifest(source, &manifest_path)?;
         for (name, dependency) in dependency_entries(&manifest) {
             let folder = if let Some(path) = dependency.get("path").and_then(toml::Value::as_str) {
                 package.join(path)
@@ -242,10 +304,10 @@ fn path_dependencies(root: &Path, context: &Path) -> Result<BTreeSet<PathBuf>> {
             } else {
                 continue;
             };
-            let folder = std::fs::canonicalize(&folder).map_err(|source| Error::Manifest {
+            let folder = source.canonical(&folder).map_err(|error| Error::Manifest {
                 path: manifest_path.clone(),
                 message: format!(
-                    "path dependency `{name}` at `{}`: {source}",
+                    "path dependency `{name}` at `{}`: {error}",
                     folder.display()
                 ),
             })?;
@@ -257,9 +319,10 @@ fn path_dependencies(root: &Path, context: &Path) -> Result<BTreeSet<PathBuf>> {
     Ok(found)
 }
 
-fn read_manifest(path: &Path) -> Result<toml::Table> {
-    let text = std::fs::read_to_string(path).map_err(io("reading", path))?;
-    text.parse::<toml::Table>()
+fn read_manifest(source: &dyn Source, path: &Path) -> Result<toml::Table> {
+    let bytes = source.read(path).map_err(io("reading", path))?;
+    String::from_utf8_lossy(&bytes)
+        .parse::<toml::Table>()
         .map_err(|error| Error::Manifest {
             path: path.to_path_buf(),
             message: error.to_string(),
@@ -335,6 +398,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Disk;
     use std::fs;
 
     /// The lock file of [`workspace`]: `serde` (used by `app`) needs `serde_derive`;
@@ -406,7 +470,7 @@ checksum = "cccc"
     }
 
     fn app_hash(root: &Path) -> String {
-        build_inputs_hash(&root.join("app"), Some("app")).unwrap()
+        build_inputs_hash(&Disk, &root.join("app"), Some("app")).unwrap()
     }
 
     #[test]
@@ -468,7 +532,7 @@ checksum = "cccc"
         let root = dir.path();
         let roundabout = root.join("other/../app");
         assert_eq!(
-            build_inputs_hash(&roundabout, Some("app")).unwrap(),
+            build_inputs_hash(&Disk, &roundabout, Some("app")).unwrap(),
             app_hash(root)
         );
     }
@@ -477,7 +541,7 @@ checksum = "cccc"
     fn without_binary_only_the_context_counts() {
         let dir = workspace();
         let root = dir.path();
-        let hash = || build_inputs_hash(&root.join("app"), None).unwrap();
+        let hash = || build_inputs_hash(&Disk, &root.join("app"), None).unwrap();
         let before = hash();
         fs::write(root.join("Cargo.lock"), "# lock v2\n").unwrap();
         fs::write(root.join("lib/src/lib.rs"), "changed").unwrap();
@@ -492,7 +556,7 @@ checksum = "cccc"
         let dir = workspace();
         let root = dir.path();
         fs::remove_dir_all(root.join("lib")).unwrap();
-        let error = build_inputs_hash(&root.join("app"), Some("app")).unwrap_err();
+        let error = build_inputs_hash(&Disk, &root.join("app"), Some("app")).unwrap_err();
         let message = error.to_string();
         assert!(matches!(error, Error::Manifest { .. }), "{message}");
         assert!(message.contains("path dependency `lib`"), "{message}");

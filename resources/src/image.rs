@@ -14,7 +14,7 @@ use crate::docker::Docker;
 use crate::dockerignore::DockerIgnore;
 use crate::error::{Error, Result, docker as docker_error, io, is_not_found};
 use crate::labels::project_filter;
-use crate::tree::files_under;
+use crate::source::{Disk, Source};
 
 /// How many lines of build output a failed build reports.
 const BUILD_LOG_TAIL_LINES: usize = 30;
@@ -143,7 +143,9 @@ pub fn context_tar(context: &Path) -> Result<Vec<u8>> {
         Err(error) => return Err(io("reading", &ignore_path)(error)),
     };
     let always = ["Dockerfile", ".dockerignore"];
-    let files: Vec<(String, PathBuf)> = files_under(context)?
+    let files: Vec<(String, PathBuf)> = Disk
+        .files_under(context, &[])
+        .map_err(io("listing", context))?
         .into_iter()
         .filter(|(relative, _)| always.contains(&relative.as_str()) || !ignore.excludes(relative))
         .collect();

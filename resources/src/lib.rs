@@ -28,8 +28,8 @@ pub mod inventory;
 pub mod labels;
 pub mod network;
 pub mod redis_image;
+pub mod source;
 pub mod sweep;
-mod tree;
 pub mod volume;
 pub mod workspace;
 

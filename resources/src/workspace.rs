@@ -6,12 +6,16 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, io};
+use crate::source::{Entry, Source};
 
-/// The root folder (canonical) of the workspace the package in `context` belongs to.
-pub fn root(context: &Path) -> Result<PathBuf> {
-    let package = std::fs::canonicalize(context).map_err(io("resolving", context))?;
+/// The root folder (canonical) of the workspace the package in `context` belongs to, as
+/// `source` has them.
+pub fn root(source: &dyn Source, context: &Path) -> Result<PathBuf> {
+    let package = source
+        .canonical(context)
+        .map_err(io("resolving", context))?;
     let manifest = package.join("Cargo.toml");
-    if !manifest.is_file() {
+    if source.entry(&manifest).is_none() {
         return Err(Error::Manifest {
             path: manifest,
             message: "a build with `binary` needs a cargo package in its context".to_string(),
@@ -19,12 +23,13 @@ pub fn root(context: &Path) -> Result<PathBuf> {
     }
     for folder in package.ancestors() {
         let candidate = folder.join("Cargo.toml");
-        if !candidate.is_file() {
+        if !matches!(source.entry(&candidate), Some(Entry::File { .. })) {
             continue;
         }
-        let text = std::fs::read_to_string(&candidate).map_err(io("reading", &candidate))?;
+        let bytes = source.read(&candidate).map_err(io("reading", &candidate))?;
         let manifest: toml::Table =
-            text.parse()
+            String::from_utf8_lossy(&bytes)
+                .parse()
                 .map_err(|error: toml::de::Error| Error::Manifest {
                     path: candidate.clone(),
                     message: error.to_string(),
@@ -39,6 +44,7 @@ pub fn root(context: &Path) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Disk;
     use std::fs;
 
     #[test]
@@ -56,15 +62,18 @@ mod tests {
         write("inner/Cargo.toml", "[workspace]\n");
         write("inner/pkg/Cargo.toml", "[package]\nname = \"pkg\"\n");
         fs::create_dir_all(top.join("empty")).unwrap();
-        assert_eq!(root(&top.join("services/app")).unwrap(), top);
+        assert_eq!(root(&Disk, &top.join("services/app")).unwrap(), top);
         // Found from any folder, relative paths included.
         let relative = top.join("services/app/../app");
-        assert_eq!(root(&relative).unwrap(), top);
-        assert_eq!(root(&top.join("inner/pkg")).unwrap(), top.join("inner"));
+        assert_eq!(root(&Disk, &relative).unwrap(), top);
+        assert_eq!(
+            root(&Disk, &top.join("inner/pkg")).unwrap(),
+            top.join("inner")
+        );
         // The top workspace does not list `alone`, but it is the nearest one: cargo would
         // say so too (and refuse to build it until it is a member or excluded).
-        assert_eq!(root(&top.join("alone")).unwrap(), top);
-        let error = root(&top.join("empty")).unwrap_err();
+        assert_eq!(root(&Disk, &top.join("alone")).unwrap(), top);
+        let error = root(&Disk, &top.join("empty")).unwrap_err();
         assert!(error.to_string().contains("cargo package"), "{error}");
     }
 }

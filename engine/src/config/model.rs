@@ -184,6 +184,13 @@ pub struct Config {
     pub path: PathBuf,
     /// The folder paths in it are relative to.
     pub root: PathBuf,
+    /// Where it and the files it names are read: the work tree, or a revision of the
+    /// repository.
+    pub tree: std::sync::Arc<dyn resources::source::Source>,
+    /// Planned for a review, from the repository alone: what comes from this machine
+    /// rather than the repository (the Redis image, packaged from its redis-server) is
+    /// left out, the same on both sides.
+    pub review: bool,
     /// `[project] name`.
     pub project: String,
     /// `[variable.*]`.

@@ -9,6 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use resources::source::{Disk, Entry, Source};
 
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
@@ -58,7 +61,20 @@ const LOOPBACK: &str = "127.0.0.1";
 /// Reads, parses and checks the env file at `path`. Relative paths inside it (build
 /// contexts, files) are relative to its folder. On failure, every problem found.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, Diagnostics> {
-    let source = std::fs::read_to_string(path).map_err(|source| {
+    load_from(Arc::new(Disk), path, overrides)
+}
+
+/// [`load`] from `tree`: env.toml and every file it names are read there (a revision of
+/// the repository, for a review).
+pub fn load_from(
+    tree: Arc<dyn Source>,
+    path: &Path,
+    overrides: &Overrides,
+) -> Result<Config, Diagnostics> {
+    let read = tree
+        .read(path)
+        .and_then(|bytes| String::from_utf8(bytes).map_err(std::io::Error::other));
+    let text = read.map_err(|source| {
         let problem = Problem::Read {
             path: path.to_owned(),
             source,
@@ -72,18 +88,28 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, Diagnostics> {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
-    load_source(path, &source, &root, overrides)
+    read_text(tree, path, &text, &root, overrides)
 }
 
-/// [`load`] for text already read: `path` names it in messages, `root` is the folder its
-/// relative paths start from.
+/// [`load`] for text already read from the work tree: `path` names it in messages, `root`
+/// is the folder its relative paths start from.
 pub fn load_source(
     path: &Path,
     source: &str,
     root: &Path,
     overrides: &Overrides,
 ) -> Result<Config, Diagnostics> {
-    let mut loader = Loader::new(source, root);
+    read_text(Arc::new(Disk), path, source, root, overrides)
+}
+
+fn read_text(
+    tree: Arc<dyn Source>,
+    path: &Path,
+    source: &str,
+    root: &Path,
+    overrides: &Overrides,
+) -> Result<Config, Diagnostics> {
+    let mut loader = Loader::new(source, root, tree);
     let config = loader.config(path, overrides);
     match config {
         Ok(config) if loader.diagnostics.is_empty() => Ok(config),
@@ -100,6 +126,8 @@ struct Declared {
 
 struct Loader<'s> {
     source: &'s str,
+    /// Where the files env.toml names are.
+    tree: Arc<dyn Source>,
     /// Byte offset where each line starts.
     line_starts: Vec<usize>,
     root: PathBuf,
@@ -112,12 +140,13 @@ struct Loader<'s> {
 }
 
 impl<'s> Loader<'s> {
-    fn new(source: &'s str, root: &Path) -> Self {
+    fn new(source: &'s str, root: &Path, tree: Arc<dyn Source>) -> Self {
         let line_starts = std::iter::once(0)
             .chain(source.match_indices('\n').map(|(at, _)| at + 1))
             .collect();
         Loader {
             source,
+            tree,
             line_starts,
             root: root.to_owned(),
             diagnostics: Vec::new(),
@@ -219,6 +248,8 @@ impl<'s> Loader<'s> {
         let config = Config {
             path: path.to_owned(),
             root: self.root.clone(),
+            tree: self.tree.clone(),
+            review: false,
             project: project?,
             variables: variables?,
             resources,

@@ -404,9 +404,13 @@ impl<'a, 's> Table<'a, 's> {
             return Ok(None);
         };
         let folder = self.loader.root.join(&context);
-        let problem = if !folder.is_dir() {
+        let tree = &self.loader.tree;
+        let problem = if tree.entry(&folder) != Some(Entry::Folder) {
             Problem::MissingContext { path: context }
-        } else if !folder.join("Dockerfile").is_file() {
+        } else if !matches!(
+            tree.entry(&folder.join("Dockerfile")),
+            Some(Entry::File { .. })
+        ) {
             Problem::NoDockerfile { path: context }
         } else {
             return Ok(Some(PathBuf::from(context)));
@@ -549,7 +553,10 @@ impl Loader<'_> {
         let source = self.string(node, key);
         self.container_path("files", target)?;
         let source = source?;
-        if !self.root.join(source).is_file() {
+        if !matches!(
+            self.tree.entry(&self.root.join(source)),
+            Some(Entry::File { .. })
+        ) {
             let problem = Problem::MissingFile {
                 path: source.to_owned(),
             };

@@ -10,6 +10,7 @@ use std::time::Duration;
 use resources::Docker;
 use resources::container::{ContainerActual, ContainerSpec, HealthSpec, HealthTimings};
 use resources::labels::Labels;
+use resources::source::Disk;
 
 use super::{build_tag, file_content, read_file};
 use crate::attributes::{Attributes, Path};
@@ -400,7 +401,7 @@ fn spec(work: &Work<'_>, planned: &Attributes) -> Result<ContainerSpec, Error> {
     let mut files = BTreeMap::new();
     let contents = planned.get_map("files").cloned().unwrap_or_default();
     for (target, source) in planned.get_map("file_sources").into_iter().flatten() {
-        let bytes = read_file(work.root, FsPath::new(source))?;
+        let bytes = read_file(&Disk, work.root, FsPath::new(source))?;
         // The plan showed this content; a file changed since must not slip in unseen.
         if contents.get(target) != Some(&file_content(&bytes)) {
             return Err(Error::ChangedSincePlan {
@@ -543,6 +544,7 @@ async fn build_or_pull(
     // starting); an image built from anything else would carry a lie under that tag for
     // good. So they are hashed again once it is built.
     let again = build_tag(
+        &Disk,
         work.project,
         &work.instance.resource,
         work.root,

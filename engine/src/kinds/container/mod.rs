@@ -26,6 +26,7 @@ pub mod docker;
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 
+use resources::source::Source;
 use sha2::Digest;
 
 use crate::attributes::Attributes;
@@ -199,7 +200,15 @@ impl Container {
         match &self.image {
             Some(ImageSource::Image(image)) => Ok(image.clone()),
             Some(ImageSource::Build { context, binary }) => cx.shared(address, "image", || {
-                build_tag(cx.project(), address, cx.root(), context, binary.as_deref())
+                let tree = cx.tree();
+                build_tag(
+                    tree,
+                    cx.project(),
+                    address,
+                    cx.root(),
+                    context,
+                    binary.as_deref(),
+                )
             }),
             None => Err(Error::Bug(format!("{address} has no image source"))),
         }
@@ -240,7 +249,7 @@ impl Container {
             let mut contents = BTreeMap::new();
             let mut sources = BTreeMap::new();
             for (target, source) in &self.files {
-                let bytes = read_file(cx.root(), source)?;
+                let bytes = read_file(cx.tree(), cx.root(), source)?;
                 contents.insert(target.clone(), file_content(&bytes));
                 sources.insert(target.clone(), source.display().to_string());
             }
@@ -330,13 +339,14 @@ pub fn claims(attributes: &Attributes) -> Vec<String> {
 
 /// The tag of a built image: `<project>-<name>:<first 16 hex of the hash of its inputs>`.
 pub fn build_tag(
+    tree: &dyn Source,
     project: &str,
     address: &Address,
     root: &FsPath,
     context: &FsPath,
     binary: Option<&str>,
 ) -> Result<String, Error> {
-    let hash = resources::hash::build_inputs_hash(&root.join(context), binary)?;
+    let hash = resources::hash::build_inputs_hash(tree, &root.join(context), binary)?;
     Ok(format!("{project}-{}:{}", address.name, &hash[..16]))
 }
 
@@ -348,9 +358,9 @@ pub fn file_content(bytes: &[u8]) -> String {
     }
 }
 
-/// Reads a file env.toml names (relative to its folder).
-pub fn read_file(root: &FsPath, source: &FsPath) -> Result<Vec<u8>, Error> {
-    std::fs::read(root.join(source)).map_err(|error| Error::Read {
+/// Reads a file env.toml names (relative to its folder) from `tree`.
+pub fn read_file(tree: &dyn Source, root: &FsPath, source: &FsPath) -> Result<Vec<u8>, Error> {
+    tree.read(&root.join(source)).map_err(|error| Error::Read {
         path: source.to_owned(),
         source: error,
     })
