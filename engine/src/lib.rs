@@ -21,6 +21,7 @@ pub mod ownership;
 pub mod plan;
 pub mod refresh;
 pub mod resolve;
+pub mod review;
 pub mod session;
 
 pub use error::{Error, Result};

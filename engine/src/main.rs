@@ -16,7 +16,8 @@ use engine::backend::docker::DockerBackend;
 use engine::config::model::Config;
 use engine::config::{self, Overrides};
 use engine::plan::{self, Action, OutputChange, SavedPlan, Style};
-use engine::session::{Session, state_path};
+use engine::session::{Reading, Session, state_path};
+use resources::source::{Disk, Git, Source};
 
 /// Declare the Yoyo platform's development environment in env.toml; plan, apply and
 /// destroy it on Docker.
@@ -55,7 +56,34 @@ enum Command {
         /// secrets).
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Print the plan as JSON (sensitive values hidden) instead of text.
+        /// Print the plan as JSON (sensitive values hidden): `--format json`.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// How to print the plan: text, json (sensitive values hidden, `format_version`
+        /// 1, see docs/plan-json.md) or markdown (a pull-request comment).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Review a change: plan env.toml as the work tree (or --head) has it against how
+        /// this git revision has it, from the repository alone: no Docker, no state file,
+        /// no lock.
+        #[arg(long, value_name = "REV", conflicts_with = "out")]
+        base: Option<String>,
+        /// With --base: the revision to review instead of the work tree.
+        #[arg(long, value_name = "REV", requires = "base")]
+        head: Option<String>,
+        /// `--refresh=false`: plan against the state file alone, without asking Docker.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+        refresh: bool,
+        /// `--lock=false`: read the state file without taking its lock (a reviewer while
+        /// someone applies); nothing is written.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+        lock: bool,
+    },
+    /// Print a plan saved with `plan --out`, as text or JSON.
+    Show {
+        /// The saved plan.
+        plan_file: PathBuf,
+        /// As JSON (sensitive values hidden).
         #[arg(long)]
         json: bool,
     },
@@ -129,20 +157,72 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan {
+            base: Some(base),
+            head,
+            detailed_exitcode,
+            json,
+            format,
+            ..
+        } => {
+            let plan = review(&cli, base, head.as_deref())?;
+            let head_name = head.as_deref().unwrap_or("the work tree");
+            let format = if *json { Format::Json } else { *format };
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&plan.to_json())?),
+                Format::Markdown => {
+                    let title = format!(
+                        "`{base}` → {}",
+                        head.as_deref()
+                            .map_or(head_name.to_owned(), |h| format!("`{h}`"))
+                    );
+                    let mut see_all = format!("yoyoform plan --base {base}");
+                    if let Some(head) = head {
+                        see_all.push_str(&format!(" --head {head}"));
+                    }
+                    print!("{}", plan::markdown(&plan, &title, &see_all));
+                }
+                Format::Text if plan.is_empty() => println!(
+                    "No changes. The change of env.toml from `{base}` to {head_name} changes nothing applied."
+                ),
+                Format::Text => print!("{}", plan::render(&plan, style)),
+            }
+            Ok(if *detailed_exitcode && !plan.is_empty() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Plan {
             detailed_exitcode,
             out,
             json,
+            format,
+            refresh,
+            lock,
+            ..
         } => {
-            let session = open(&cli, "plan").await?;
+            let reading = Reading {
+                refresh: *refresh,
+                lock: *lock,
+            };
+            let session = open(&cli, "plan", reading).await?;
             let plan = session.plan().await?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
-            } else {
-                print!("{}", plan::render(&plan, style));
+            let format = if *json { Format::Json } else { *format };
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&plan.to_json())?),
+                Format::Markdown => {
+                    let see_all = "yoyoform plan";
+                    print!(
+                        "{}",
+                        plan::markdown(&plan, "env.toml against its state", see_all)
+                    );
+                }
+                Format::Text => print!("{}", plan::render(&plan, style)),
             }
+            let json = format == Format::Json;
             if let Some(out) = out {
                 SavedPlan::new(plan.clone(), &session.config)?.save(out)?;
-                if !*json {
+                if !json {
                     println!(
                         "\nSaved the plan to `{}`. To carry out exactly these actions, run:\n    yoyoform apply {}",
                         out.display(),
@@ -165,17 +245,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 prior,
                 backend,
                 actual,
+                ..
             } = session;
             drop(state);
             std::mem::forget((config, graph, prior, backend, actual, plan));
             Ok(code)
+        }
+        Command::Show { plan_file, json } => {
+            let saved = SavedPlan::load(plan_file)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&saved.plan.to_json())?);
+            } else {
+                print!("{}", plan::render(&saved.plan, style));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Apply {
             plan_file,
             auto_approve,
             parallelism,
         } => {
-            let mut session = open(&cli, "apply").await?;
+            let mut session = open(&cli, "apply", Reading::default()).await?;
             let plan = match plan_file {
                 // A saved plan was reviewed already: it is applied as it is, or not at all.
                 Some(file) => session.saved_plan(file).await?,
@@ -217,7 +307,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             auto_approve,
             keep_images,
         } => {
-            let session = open(&cli, "destroy").await?;
+            let session = open(&cli, "destroy", Reading::default()).await?;
             let plan = session.destroy_plan();
             print!("{}", plan::render(&plan, style));
             if !plan.is_empty() {
@@ -240,7 +330,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(exit_code(&outcome))
         }
         Command::Import { address, id } => {
-            let session = open(&cli, "import").await?;
+            let session = open(&cli, "import", Reading::default()).await?;
             let change = session.import_change(address)?;
             println!("{address} will be imported from `{id}`; nothing on the backend changes.\n");
             let applied = session.import(&change, id).await?;
@@ -285,18 +375,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Loads and validates env.toml with the command line's overrides.
 fn load(cli: &Cli) -> anyhow::Result<Config> {
+    load_from(cli, Arc::new(Disk), None)
+}
+
+/// [`load`] from `tree`; its problems name the file as `REVISION:PATH` when it is read at
+/// a revision.
+fn load_from(cli: &Cli, tree: Arc<dyn Source>, revision: Option<&str>) -> anyhow::Result<Config> {
     let mut overrides = Overrides::new();
     overrides.project = cli.project.clone();
     overrides.add_environment(std::env::vars());
     for argument in &cli.vars {
         overrides.add_flag(argument)?;
     }
-    config::load(&cli.file, &overrides).map_err(|diagnostics| {
+    config::load_from(tree, &cli.file, &overrides).map_err(|mut diagnostics| {
+        let file = match revision {
+            Some(revision) => format!("{revision}:{}", cli.file.display()),
+            None => cli.file.display().to_string(),
+        };
+        diagnostics.path = PathBuf::from(&file);
         let count = diagnostics.len();
         let plural = if count == 1 { "" } else { "s" };
         anyhow::Error::new(InvalidConfig(format!(
-            "{diagnostics}\n{count} problem{plural} in `{}`; nothing was changed",
-            cli.file.display()
+            "{diagnostics}\n{count} problem{plural} in `{file}`; nothing was changed"
         )))
     })
 }
@@ -307,11 +407,38 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
 struct InvalidConfig(String);
 
 /// Loads env.toml and opens the command's session on the Docker backend.
-async fn open(cli: &Cli, operation: &str) -> anyhow::Result<Session> {
+async fn open(cli: &Cli, operation: &str, reading: Reading) -> anyhow::Result<Session> {
     let config = load(cli)?;
     let path = state_path(&config, cli.state.as_deref());
     let backend = Arc::new(DockerBackend::new());
-    Ok(Session::open(config, &path, operation, backend).await?)
+    Ok(Session::open(config, &path, operation, backend, reading).await?)
+}
+
+/// How a plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// For people, in Terraform's notation.
+    Text,
+    /// For programs: sensitive values hidden, `format_version` 1.
+    Json,
+    /// For a pull request: collapsible blocks, kept under GitHub's comment limit.
+    Markdown,
+}
+
+/// The plan of env.toml at `head` (the work tree when `None`) against env.toml at `base`:
+/// both read from the repository, neither from Docker nor a state file.
+fn review(cli: &Cli, base: &str, head: Option<&str>) -> anyhow::Result<plan::Plan> {
+    let here = std::env::current_dir()?;
+    let at = |revision: Option<&str>| -> anyhow::Result<engine::config::model::Config> {
+        let tree: Arc<dyn Source> = match revision {
+            Some(revision) => Arc::new(Git::open(&here, revision)?),
+            None => Arc::new(Disk),
+        };
+        let mut config = load_from(cli, tree, revision)?;
+        config.review = true;
+        Ok(config)
+    };
+    Ok(engine::review::plan(&at(Some(base))?, &at(head)?)?)
 }
 
 /// On the first Ctrl-C, no further change starts; the ones in flight finish and are

@@ -35,6 +35,26 @@ pub fn state_path(config: &Config, given: Option<&Path>) -> PathBuf {
     })
 }
 
+/// How a command reads what it plans against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// Ask the backend what it has for every recorded instance; without, the state file
+    /// alone is planned against (no backend needed).
+    pub refresh: bool,
+    /// Take the state file's lock; without, it is read as it is, and nothing can be
+    /// written (a reviewer's plan while someone applies).
+    pub lock: bool,
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Reading {
+            refresh: true,
+            lock: true,
+        }
+    }
+}
+
 /// One command's view of the world.
 pub struct Session {
     /// env.toml, loaded.
@@ -49,6 +69,8 @@ pub struct Session {
     pub backend: Arc<dyn Backend>,
     /// What the backend has for each recorded instance.
     pub actual: Actual,
+    /// How it was read.
+    pub reading: Reading,
 }
 
 impl Session {
@@ -59,6 +81,7 @@ impl Session {
         path: &Path,
         operation: &str,
         backend: Arc<dyn Backend>,
+        reading: Reading,
     ) -> Result<Session, Error> {
         let graph = Graph::build(&config)?;
         if let Some(folder) = path.parent() {
@@ -67,16 +90,23 @@ impl Session {
                 source,
             })?;
         }
-        let state = state::StateFile::new(path)
-            .writer_version(env!("CARGO_PKG_VERSION"))
-            .open(operation)?;
+        let file = state::StateFile::new(path).writer_version(env!("CARGO_PKG_VERSION"));
+        let state = if reading.lock {
+            file.open(operation)?
+        } else {
+            file.open_read_only()?
+        };
         // The state file's lock keeps out commands on the same file; a command that
         // changes the project also holds it on the backend, against other state files.
         if CHANGES.contains(&operation) {
             backend.hold(&config.project, state::LockInfo::current(operation));
         }
         let prior = state.state();
-        let actual = refresh(backend.as_ref(), &config.project, &prior).await?;
+        let actual = if reading.refresh {
+            refresh(backend.as_ref(), &config.project, &prior).await?
+        } else {
+            Actual::new()
+        };
         Ok(Session {
             config: Arc::new(config),
             graph,
@@ -84,6 +114,7 @@ impl Session {
             prior,
             backend,
             actual,
+            reading,
         })
     }
 
@@ -104,7 +135,7 @@ impl Session {
             prior: &self.prior,
             actual: &self.actual,
         })?;
-        if ownership::matters(&plan, &self.prior) {
+        if self.reading.refresh && ownership::matters(&plan, &self.prior) {
             let found = self.backend.survey().await?;
             let lineage = self.state.lineage();
             ownership::reconcile(

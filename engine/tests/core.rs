@@ -49,9 +49,15 @@ impl World {
         let config = config::load(&self.env_file(), &Overrides::new())
             .unwrap_or_else(|problems| panic!("{problems}"));
         let state = self.path("state.json");
-        Session::open(config, &state, operation, Arc::new(self.backend.clone()))
-            .await
-            .expect("a session")
+        Session::open(
+            config,
+            &state,
+            operation,
+            Arc::new(self.backend.clone()),
+            engine::session::Reading::default(),
+        )
+        .await
+        .expect("a session")
     }
 
     async fn plan(&self) -> Plan {

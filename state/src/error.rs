@@ -51,6 +51,13 @@ pub enum StateError {
         supported: u32,
     },
 
+    /// A write to a state opened to be read only, without its lock.
+    #[error("state file `{path}` was opened to be read only, without its lock", path = path.display())]
+    ReadOnly {
+        /// The state file.
+        path: PathBuf,
+    },
+
     /// Another process holds the lock.
     #[error("state file `{path}` is locked by {holder}", path = path.display())]
     Locked {

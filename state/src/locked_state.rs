@@ -24,7 +24,8 @@ use crate::state::{FORMAT_VERSION, ResourceState, State};
 pub struct LockedState {
     path: PathBuf,
     writer_version: String,
-    /// `Some` for the whole life of the value; taken in `drop` to close the file.
+    /// `Some` for the whole life of the value (taken in `drop` to close the file); `None`
+    /// for a state opened to be read only, which refuses every write.
     lock: Option<fd_lock::RwLock<File>>,
     current: Mutex<State>,
 }
@@ -40,6 +41,17 @@ impl LockedState {
             path,
             writer_version,
             lock: Some(lock),
+            current: Mutex::new(state),
+        }
+    }
+
+    /// The state as it is, without taking the lock, to be read only: every write is
+    /// refused ([`StateError::ReadOnly`]).
+    pub(crate) fn read_only(path: PathBuf, writer_version: String, state: State) -> LockedState {
+        LockedState {
+            path,
+            writer_version,
+            lock: None,
             current: Mutex::new(state),
         }
     }
@@ -128,6 +140,11 @@ impl LockedState {
 
     /// Writes `next` over `current` if their content differs, with the serial bumped.
     fn persist(&self, current: &mut State, mut next: State) -> Result<u64, StateError> {
+        if self.lock.is_none() {
+            return Err(StateError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
         next.version = FORMAT_VERSION;
         if next.same_content(current) {
             return Ok(current.serial);

@@ -88,6 +88,17 @@ impl StateFile {
         ))
     }
 
+    /// The state as it is, without taking the lock, behind the same interface as a locked
+    /// one, every write refused: for a plan made while someone else applies.
+    pub fn open_read_only(&self) -> Result<LockedState, StateError> {
+        let state = load(&self.path, &self.writer_version)?;
+        Ok(LockedState::read_only(
+            self.path.clone(),
+            self.writer_version.clone(),
+            state,
+        ))
+    }
+
     /// Reads the state without taking the lock, for inspection (`yoyoform output`). Never
     /// writes anything. A write in progress is never seen half done: writes replace the
     /// file by rename.

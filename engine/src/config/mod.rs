@@ -9,5 +9,5 @@ pub mod overrides;
 pub mod template;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use load::{Checked, Reported, Table, load, load_source, required};
+pub use load::{Checked, Reported, Table, load, load_from, load_source, required};
 pub use overrides::{Origin, Overrides, VariableValue};

@@ -84,6 +84,13 @@ pub fn render_outputs(outputs: &BTreeMap<String, OutputChange>) -> String {
     out
 }
 
+/// One change as `plan` prints it: its header lines and its attributes block.
+pub fn change_text(change: &Change, style: Style) -> String {
+    let mut out = String::new();
+    render_change(&mut out, change, style);
+    out
+}
+
 fn render_change(out: &mut String, change: &Change, style: Style) {
     let verb = match change.action {
         Action::Create if change.unrecorded.is_some() => "will be adopted",
