@@ -165,16 +165,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ..
         } => {
             let plan = review(&cli, base, head.as_deref())?;
-            let head_name = head.as_deref().unwrap_or("the work tree");
+            let head_name = head
+                .as_deref()
+                .map_or("the work tree".to_owned(), |head| format!("`{head}`"));
             let format = if *json { Format::Json } else { *format };
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&plan.to_json())?),
                 Format::Markdown => {
-                    let title = format!(
-                        "`{base}` → {}",
-                        head.as_deref()
-                            .map_or(head_name.to_owned(), |h| format!("`{h}`"))
-                    );
+                    let title = format!("`{base}` → {head_name}");
                     let mut see_all = format!("yoyoform plan --base {base}");
                     if let Some(head) = head {
                         see_all.push_str(&format!(" --head {head}"));

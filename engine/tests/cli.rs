@@ -285,3 +285,56 @@ fn folder_entries(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// `plan --refresh=false` plans against the state file alone (Docker is not asked), and
+/// `--lock=false` reads it while someone else holds its lock, writing nothing.
+#[test]
+fn a_plan_against_the_state_alone_and_without_its_lock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!("{PROJECT}[network.net]\n"),
+    )
+    .unwrap();
+    // What an apply recorded: the network, with the attributes it was planned with.
+    let state = dir.path().join("state.json");
+    let recorded = serde_json::json!({
+        "version": 1, "serial": 3, "lineage": "0a1b2c3d", "yoyoform_version": "0.1.0",
+        "resources": { "network.net": {
+            "address": "network.net", "kind": "network", "docker_ids": ["n3t"],
+            "config_hash": "", "attributes": { "id": "n3t", "name": "demo-net" },
+            "sensitive_attributes": [], "dependencies": []
+        }},
+        "outputs": {}
+    });
+    fs::write(&state, serde_json::to_vec_pretty(&recorded).unwrap()).unwrap();
+    let before = fs::read(&state).unwrap();
+    let plan = |args: &[&str]| {
+        Yoyoform::new(dir.path())
+            .args(["--no-color", "--state"])
+            .args([&state])
+            .args(["plan"])
+            .args(args)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .run()
+    };
+    let ran = plan(&[]).code(1);
+    if !ran.stderr.contains("cannot connect to the Docker daemon") {
+        ran.fail("a plan that refreshes asks Docker");
+    }
+    plan(&["--refresh=false"]).code(0).stdout_has("No changes.");
+
+    // Someone applies: the lock is theirs.
+    let held = state::StateFile::new(&state)
+        .open("apply")
+        .expect("taking the lock");
+    let ran = plan(&["--refresh=false"]).code(1);
+    if !ran.stderr.contains("is locked by") {
+        ran.fail("the lock is held");
+    }
+    plan(&["--refresh=false", "--lock=false"])
+        .code(0)
+        .stdout_has("No changes.");
+    drop(held);
+    assert_eq!(fs::read(&state).unwrap(), before, "nothing was written");
+}

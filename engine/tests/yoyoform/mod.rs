@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 pub struct Yoyoform {
     dir: PathBuf,
     args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
     deadline: Duration,
 }
 
@@ -26,6 +27,7 @@ impl Yoyoform {
         Yoyoform {
             dir: dir.as_ref().to_path_buf(),
             args: Vec::new(),
+            env: Vec::new(),
             // Long enough for a first apply that compiles four release binaries on two
             // cores; a hung command still ends the test instead of blocking CI forever.
             deadline: Duration::from_secs(20 * 60),
@@ -43,6 +45,13 @@ impl Yoyoform {
         self
     }
 
+    /// Sets an environment variable for it.
+    pub fn env(mut self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Yoyoform {
+        self.env
+            .push((name.as_ref().to_os_string(), value.as_ref().to_os_string()));
+        self
+    }
+
     /// Runs it to the end (killing it if it outlives the deadline) and keeps what it said.
     pub fn run(&self) -> Ran {
         let started = Instant::now();
@@ -55,7 +64,8 @@ impl Yoyoform {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // The command line alone decides; a developer's shell must not leak in.
-            .env_remove("YOYOFORM_PROJECT");
+            .env_remove("YOYOFORM_PROJECT")
+            .envs(self.env.iter().map(|(name, value)| (name, value)));
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("YOYOFORM_VAR_") {
                 command.env_remove(name);
