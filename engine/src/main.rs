@@ -184,11 +184,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
                 Format::Text => print!("{}", plan::render(&plan, style)),
             }
-            Ok(if *detailed_exitcode && !plan.is_empty() {
+            let code = if *detailed_exitcode && !plan.is_empty() {
                 ExitCode::from(2)
             } else {
                 ExitCode::SUCCESS
-            })
+            };
+            std::mem::forget(plan);
+            Ok(code)
         }
         Command::Plan {
             detailed_exitcode,
@@ -436,7 +438,27 @@ fn review(cli: &Cli, base: &str, head: Option<&str>) -> anyhow::Result<plan::Pla
         config.review = true;
         Ok(config)
     };
-    Ok(engine::review::plan(&at(Some(base))?, &at(head)?)?)
+    // The base (read, then planned as applied) and the head are read side by side: for a
+    // large env.toml that is half of a review's time.
+    let (base, head) = std::thread::scope(|scope| {
+        let base = scope.spawn(|| -> anyhow::Result<_> {
+            let config = at(Some(base))?;
+            let prior = engine::review::applied(&config)?;
+            Ok((config, prior))
+        });
+        let head = at(head);
+        (base.join().expect("reading the base does not panic"), head)
+    });
+    let ((base, prior), head) = (base?, head?);
+    let plan = engine::review::plan_against(&prior, &base, &head)?;
+    // The process ends soon: the resources of the two files and the base's state need not
+    // be freed map by map (a tenth of a large review). The trees go properly: git's
+    // process is let go.
+    for config in [base, head] {
+        std::mem::forget(config.resources);
+    }
+    std::mem::forget(prior);
+    Ok(plan)
 }
 
 /// On the first Ctrl-C, no further change starts; the ones in flight finish and are

@@ -23,12 +23,17 @@ use crate::resolve::{Context, index};
 
 /// What applying `head` changes where `base` was applied.
 pub fn plan(base: &Config, head: &Config) -> Result<Plan, Error> {
-    let prior = applied(base)?;
+    plan_against(&applied(base)?, base, head)
+}
+
+/// [`plan`], with the state `base` leaves worked out already ([`applied`]): the two
+/// halves can be read side by side.
+pub fn plan_against(prior: &State, base: &Config, head: &Config) -> Result<Plan, Error> {
     let graph = Graph::build(head)?;
     let mut plan = plan::build(&plan::Planner {
         config: head,
         graph: &graph,
-        prior: &prior,
+        prior,
         actual: &BTreeMap::new(),
     })?;
     explain_images(&mut plan, base, head)?;
@@ -36,7 +41,7 @@ pub fn plan(base: &Config, head: &Config) -> Result<Plan, Error> {
 }
 
 /// The state `config` would leave once applied, the computed values standing in as names.
-fn applied(config: &Config) -> Result<State, Error> {
+pub fn applied(config: &Config) -> Result<State, Error> {
     let graph = Graph::build(config)?;
     let resources = index(config);
     let mut computed = BTreeMap::new();
