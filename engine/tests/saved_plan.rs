@@ -61,6 +61,20 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale() {
         .stderr_is("Error: the saved plan is stale: env.toml, a variable or a file it copies changed since it was saved; run `yoyoform plan --out` again\n");
     assert_eq!(serial(dir), after_first, "a refused plan changes nothing");
 
+    // `show` prints a saved plan as plan did, and as JSON.
+    let saved = run(dir, &["show", "first.plan"])
+        .code(0)
+        .stdout_has("+ secret.key {")
+        .stdout_has("Plan: 1 to add, 0 to change, 0 to destroy.");
+    let shown = run(dir, &["show", "first.plan", "--json"]).code(0);
+    let json: serde_json::Value = serde_json::from_str(&shown.stdout).expect("JSON");
+    if json["format_version"] != 1 || json["changes"][0]["instance"] != "secret.key" {
+        saved.fail(&format!(
+            "show --json should print the plan: {}",
+            shown.stdout
+        ));
+    }
+
     // `--json` tells the same plan to a program, without the secret.
     let ran = run(dir, &["plan", "--json"]).code(0);
     let plan: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON on stdout");
