@@ -37,7 +37,7 @@ impl Config {
     ) -> Result<Self, SettingError> {
         let keys = settings.jwt_keys()?;
         let port = settings.http_port()?;
-        let users_file = PathBuf::from(settings.or("USERS_FILE", DEFAULT_USERS_FILE));
+        let users_file = PathBuf::from(settings.or("USERS_FILE", DEFAULT_USERS_FILE)?);
         let token_ttl_seconds = settings.parsed("TOKEN_TTL_SECONDS", 30u64)?;
         // A zero lifetime would issue tokens that are already expired; a lifetime past a
         // year is a typo (and near u64::MAX, `exp` would overflow).

@@ -42,7 +42,7 @@ impl Config {
     {
         let http_port = settings.http_port()?;
         let keys = settings.jwt_keys()?;
-        let redis_url = settings.or("REDIS_URL", "redis://127.0.0.1:6379/0");
+        let redis_url = settings.or("REDIS_URL", "redis://127.0.0.1:6379/0")?;
         let redis = redis::Client::open(redis_url.as_str()).map_err(|error| {
             invalid(
                 "REDIS_URL",
@@ -67,8 +67,8 @@ impl Config {
             http_port,
             keys,
             redis,
-            stream: settings.or("QUEUE_STREAM", "yoyo:transactions"),
-            group: settings.or("CONSUMER_GROUP", "loyalty"),
+            stream: settings.or("QUEUE_STREAM", "yoyo:transactions")?,
+            group: settings.or("CONSUMER_GROUP", "loyalty")?,
             consumer: settings
                 .required("CONSUMER_NAME")
                 .unwrap_or_else(|_| default_consumer_name()),

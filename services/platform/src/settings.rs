@@ -1,5 +1,10 @@
 //! Twelve-factor settings: every value comes from the environment, and a missing or
 //! unparsable one stops the service at start with one line naming the variable.
+//!
+//! Any setting `NAME` may instead be given as the path of a file holding it, in
+//! `NAME_FILE` (the convention of the official database images): Docker Swarm hands
+//! secrets to a service as files under `/run/secrets`, so that they are never in its
+//! environment, where anyone who can inspect the service would read them.
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -21,6 +26,22 @@ pub enum SettingError {
         /// The value as found.
         value: String,
         /// Why it was refused.
+        reason: String,
+    },
+    /// Both `NAME` and `NAME_FILE` are set: which one is meant is not clear.
+    #[error("{name} and {name}_FILE are both set; set one of them")]
+    Both {
+        /// The variable's name.
+        name: String,
+    },
+    /// `NAME_FILE` names a file that cannot be read.
+    #[error("{name}_FILE names `{path}`, which cannot be read: {reason}")]
+    Unreadable {
+        /// The variable's name (without `_FILE`).
+        name: String,
+        /// The path it names.
+        path: String,
+        /// What reading it answered.
         reason: String,
     },
 }
@@ -56,20 +77,42 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
         Settings { lookup }
     }
 
-    fn value(&self, name: &str) -> Option<String> {
-        (self.lookup)(name).filter(|value| !value.is_empty())
+    /// The value of `name`, from the variable or from the file `NAME_FILE` names (its one
+    /// trailing line end aside, which editors and `echo` add); empty counts as unset.
+    fn value(&self, name: &str) -> Result<Option<String>, SettingError> {
+        let set = |name: &str| (self.lookup)(name).filter(|value| !value.is_empty());
+        match (set(name), set(&format!("{name}_FILE"))) {
+            (Some(_), Some(_)) => Err(SettingError::Both {
+                name: name.to_owned(),
+            }),
+            (Some(value), None) => Ok(Some(value)),
+            (None, Some(path)) => {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|error| SettingError::Unreadable {
+                        name: name.to_owned(),
+                        path: path.clone(),
+                        reason: error.to_string(),
+                    })?;
+                let text = text
+                    .strip_suffix("\r\n")
+                    .or_else(|| text.strip_suffix('\n'))
+                    .unwrap_or(&text);
+                Ok(Some(text.to_owned()).filter(|value| !value.is_empty()))
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// A variable that must be set.
     pub fn required(&self, name: &str) -> Result<String, SettingError> {
-        self.value(name).ok_or_else(|| SettingError::Missing {
+        self.value(name)?.ok_or_else(|| SettingError::Missing {
             name: name.to_owned(),
         })
     }
 
     /// A variable with a default; an empty value counts as unset.
-    pub fn or(&self, name: &str, default: &str) -> String {
-        self.value(name).unwrap_or_else(|| default.to_owned())
+    pub fn or(&self, name: &str, default: &str) -> Result<String, SettingError> {
+        Ok(self.value(name)?.unwrap_or_else(|| default.to_owned()))
     }
 
     /// A variable parsed as `T`, with a default when unset.
@@ -78,7 +121,7 @@ impl<F: Fn(&str) -> Option<String>> Settings<F> {
         T: FromStr,
         T::Err: Display,
     {
-        match self.value(name) {
+        match self.value(name)? {
             None => Ok(default),
             Some(value) => value
                 .parse()
@@ -173,5 +216,49 @@ mod tests {
             settings(&[("JWT_SECRET", "s")]).required("JWT_SECRET"),
             Ok("s".to_owned())
         );
+    }
+
+    #[test]
+    fn a_setting_may_come_from_the_file_its_file_variable_names() {
+        let folder = std::env::temp_dir().join(format!("settings-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let file = |name: &str, text: &str| {
+            let path = folder.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let secret = file("jwt", "s3cret\n");
+        let crlf = file("crlf", "s3cret\r\n");
+        let empty = file("empty", "\n");
+        let missing = folder.join("missing").display().to_string();
+        type Case<'a> = (Vec<(&'a str, &'a str)>, Result<&'a str, String>);
+        let cases: Vec<Case> = vec![
+            (vec![("JWT_SECRET_FILE", &secret)], Ok("s3cret")),
+            (vec![("JWT_SECRET_FILE", &crlf)], Ok("s3cret")),
+            (
+                vec![("JWT_SECRET_FILE", &empty)],
+                Err("JWT_SECRET is required but not set".to_owned()),
+            ),
+            (
+                vec![("JWT_SECRET", "s"), ("JWT_SECRET_FILE", &secret)],
+                Err("JWT_SECRET and JWT_SECRET_FILE are both set; set one of them".to_owned()),
+            ),
+            (
+                vec![("JWT_SECRET_FILE", &missing)],
+                Err(format!(
+                    "JWT_SECRET_FILE names `{missing}`, which cannot be read: \
+                     No such file or directory (os error 2)"
+                )),
+            ),
+            // An empty `_FILE` is unset, as an empty variable is.
+            (vec![("JWT_SECRET", "s"), ("JWT_SECRET_FILE", "")], Ok("s")),
+        ];
+        for (env, expected) in cases {
+            let got = from_pairs(&env)
+                .required("JWT_SECRET")
+                .map_err(|e| e.to_string());
+            assert_eq!(got, expected.map(str::to_owned), "env {env:?}");
+        }
+        std::fs::remove_dir_all(&folder).unwrap();
     }
 }

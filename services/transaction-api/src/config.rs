@@ -33,14 +33,14 @@ impl Config {
     ) -> Result<Self, SettingError> {
         let keys = settings.jwt_keys()?;
         let port = settings.http_port()?;
-        let url = settings.or("REDIS_URL", DEFAULT_REDIS_URL);
+        let url = settings.or("REDIS_URL", DEFAULT_REDIS_URL)?;
         let redis = redis::Client::open(url.as_str()).map_err(|error| SettingError::Invalid {
             name: "REDIS_URL".into(),
             value: url.clone(),
             reason: error.to_string(),
         })?;
         let redis_address = redis.get_connection_info().addr().to_string();
-        let stream = settings.or("QUEUE_STREAM", DEFAULT_STREAM);
+        let stream = settings.or("QUEUE_STREAM", DEFAULT_STREAM)?;
         Ok(Config {
             port,
             keys,
