@@ -284,10 +284,16 @@ fn transaction_fields(id: &str, user_id: i64, amount: i64) -> Vec<(&'static str,
     ]
 }
 
-/// The consumer name a worker announced in its log ("consuming ... consumer=NAME").
+/// The consumer name a worker announced in its log ("consuming ... consumer=NAME"),
+/// waited for (bounded): the worker answers on HTTP before its consumer has joined the
+/// group and logged the line.
 pub fn consumer_name(worker: &Worker) -> Option<String> {
-    let log = worker.log();
-    let line = log.lines().find(|line| line.contains(" consuming "))?;
-    let name = line.split("consumer=").nth(1)?.split_whitespace().next()?;
-    Some(name.to_owned())
+    let announced = || {
+        let log = worker.log();
+        let line = log.lines().find(|line| line.contains(" consuming "))?;
+        let name = line.split("consumer=").nth(1)?.split_whitespace().next()?;
+        Some(name.to_owned())
+    };
+    wait_until(SOON, || announced().is_some());
+    announced()
 }
