@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::attributes::{Attributes, Path, Value};
 use crate::backend::Backend;
-use crate::config::model::{Address, Config};
+use crate::config::model::{Address, Config, Target};
 use crate::error::Error;
 use crate::kind::{Applied, Kind, Recorded, Work};
 use crate::plan::{Action, Change, Instance, OutputChange, Plan};
@@ -130,8 +130,55 @@ impl Applier {
 
 /// Runs the plan. Never stops half-way on a failure: it finishes what is in flight and
 /// skips only what depended on the failure.
+///
+/// Instances moving to another backend are replaced in two passes: first every one of
+/// them is removed, dependents before what they use (a network goes once no container is
+/// on it), then the rest of the plan runs, in which they are made anew.
 pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome {
-    let waits = schedule(&plan.changes);
+    let (leaving, rest) = moving(plan);
+    if leaving.changes.is_empty() {
+        return run(applier, plan, parallelism).await;
+    }
+    let first = run(applier.clone(), &leaving, parallelism).await;
+    if !first.failures.is_empty() || applier.interrupted.load(Ordering::Relaxed) {
+        let mut outcome = first;
+        let waiting = rest.changes.iter().map(|change| change.instance.clone());
+        outcome.not_started.extend(waiting);
+        return outcome;
+    }
+    let mut outcome = run(applier, &rest, parallelism).await;
+    outcome.destroyed += first.destroyed;
+    outcome
+}
+
+/// A plan's moving replacements split in two: their removals (a plan of their own), and
+/// the plan with them as creations.
+fn moving(plan: &Plan) -> (Plan, Plan) {
+    let mut leaving = Plan {
+        changes: Vec::new(),
+        ..plan.clone()
+    };
+    let mut rest = plan.clone();
+    for change in &mut rest.changes {
+        if change.action != Action::Replace || !change.moves {
+            continue;
+        }
+        leaving.changes.push(Change {
+            action: Action::Delete,
+            after: None,
+            // Deletions wait for the deletion of their dependents, by these.
+            dependencies: change.prior_dependencies.clone(),
+            ..change.clone()
+        });
+        change.action = Action::Create;
+        change.before = None;
+    }
+    (leaving, rest)
+}
+
+/// Runs one plan: see [`apply`].
+async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome {
+    let waits = schedule(&plan.changes, applier.config.target);
     let mut outcome = Outcome::default();
     // None: not finished; Some(Ok(())): done; Some(Err(root)): failed or skipped, with the
     // failed change at the root of it.
@@ -243,7 +290,7 @@ async fn with_progress(applier: &Applier, change: &Change) -> Result<(), Failed>
 ///   depended on it, and the replacement of whatever did (its old object goes then).
 /// - A create or replacement waits for its dependencies, and for a deletion that frees
 ///   something it claims (a container name, a host port).
-pub fn schedule(changes: &[Change]) -> Vec<Vec<usize>> {
+pub fn schedule(changes: &[Change], target: Target) -> Vec<Vec<usize>> {
     changes
         .iter()
         .map(|change| {
@@ -259,7 +306,7 @@ pub fn schedule(changes: &[Change]) -> Vec<Vec<usize>> {
                         refers(&other.prior_dependencies, &change.instance)
                     }
                     (Action::Delete, _) => false,
-                    (_, Action::Delete) => frees(other, change),
+                    (_, Action::Delete) => frees(other, change, target),
                     _ => refers(&change.dependencies, &other.instance),
                 })
                 .map(|(index, _)| index)
@@ -277,13 +324,15 @@ fn refers(instances: &BTreeSet<Instance>, instance: &Instance) -> bool {
     })
 }
 
-/// Whether deleting `deletion`'s object frees something `change`'s object claims.
-fn frees(deletion: &Change, change: &Change) -> bool {
+/// Whether deleting `deletion`'s object frees something `change`'s object claims on
+/// `target`. (Instances that move from another backend are all removed before anything
+/// is made: see [`apply`].)
+fn frees(deletion: &Change, change: &Change, target: Target) -> bool {
     let (Some(old), Some(new)) = (&deletion.before, &change.after) else {
         return false;
     };
-    let freed = deletion.instance.resource.kind().claims(old);
-    let claimed = change.instance.resource.kind().claims(new);
+    let freed = deletion.instance.resource.kind().claims(old, target);
+    let claimed = change.instance.resource.kind().claims(new, target);
     freed.iter().any(|claim| claimed.contains(claim))
 }
 
@@ -335,7 +384,8 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Failed> {
         project: &applier.config.project,
         root: &applier.config.root,
         labels: &labels,
-        for_replacement: false,
+        // A move removes the old one to make it anew on the other backend.
+        for_replacement: change.moves,
         progress: &progress,
     };
 
@@ -345,6 +395,7 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Failed> {
             let left = Recorded {
                 ids: change.unrecorded.iter().cloned().collect(),
                 attributes: change.before.clone().unwrap_or_default(),
+                target: applier.config.target,
             };
             driver.delete(&work, &left).await?;
             applier.emit(Event::Finished(
@@ -582,6 +633,7 @@ fn record(
     let resource = ResourceState {
         address: change.instance.to_string(),
         kind: kind.name().to_owned(),
+        backend: applier.config.target.recorded(),
         docker_ids: applied.ids.clone(),
         config_hash: config_hash(kind, &applied.attributes),
         attributes: applied.attributes.to_json(),
@@ -636,12 +688,13 @@ mod tests {
             prior_dependencies: prior.iter().map(|d| instance(d)).collect(),
             create_before_destroy: false,
             unrecorded: None,
+            moves: false,
         }
     }
 
     /// The waits, as addresses, for readability.
     fn waits(changes: &[Change]) -> Vec<(String, Vec<String>)> {
-        schedule(changes)
+        schedule(changes, Target::Docker)
             .into_iter()
             .enumerate()
             .map(|(index, waits)| {

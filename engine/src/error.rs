@@ -30,6 +30,28 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The state file records an instance made on a backend this yoyoform does not know
+    /// (a newer one wrote it).
+    #[error(
+        "the state file records `{address}` on the backend `{backend}`, which this yoyoform does not know (its backends are `docker` and `swarm`); use the yoyoform that made it"
+    )]
+    UnknownBackend {
+        /// The instance's address.
+        address: String,
+        /// The backend the record names.
+        backend: String,
+    },
+    /// The daemon is not a manager of an active swarm, and the project's backend is
+    /// `swarm`.
+    #[error(
+        "the daemon at {host} is not a manager of a Docker swarm ({state}); make it one with `docker swarm init` (or join it to one as a manager), or point `--host` / DOCKER_HOST at a manager"
+    )]
+    NotASwarm {
+        /// The daemon, as connected to.
+        host: String,
+        /// What the daemon says it is: "not in a swarm", "a worker".
+        state: &'static str,
+    },
     /// What went wrong with one instance.
     #[error("{instance}: {error}")]
     At {

@@ -307,6 +307,8 @@ mod tests {
             tree: std::sync::Arc::new(resources::source::Disk),
             review: false,
             project: "test".to_owned(),
+            target: Default::default(),
+            registry: None,
             variables: BTreeMap::new(),
             resources,
             outputs: BTreeMap::new(),

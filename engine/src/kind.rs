@@ -8,7 +8,8 @@
 //!   [`Settings`], and the plan rules ([`Kind::decide`], [`Kind::claims`]). Pure: no backend.
 //! - [`Driver`]: carrying a change out on one backend (read, create, update, replace,
 //!   delete), attributes in, attributes out. A kind offers one driver per backend it can
-//!   run on ([`Kind::on_docker`]); the [`Backend`](crate::backend::Backend) picks it.
+//!   run on ([`Kind::on_docker`], [`Kind::on_swarm`]); the
+//!   [`Backend`](crate::backend::Backend) picks it.
 //!
 //! The loader, the graph, the planner, the renderer, apply's scheduler and destroy loop over
 //! the [registry](crate::kinds::registry) and never name a kind.
@@ -23,8 +24,9 @@ use toml::de::DeValue;
 
 use crate::attributes::{Attributes, Path};
 use crate::backend::docker::DockerHost;
+use crate::backend::swarm::SwarmHost;
 use crate::config::load::{Checked, Table};
-use crate::config::model::{Address, Template};
+use crate::config::model::{Address, Target, Template};
 use crate::error::Error;
 use crate::plan::Instance;
 use crate::resolve::{Context, Resolved};
@@ -243,6 +245,9 @@ pub struct Diff<'a> {
     pub changed: &'a BTreeSet<Path>,
     /// Where the backend differs from the record (drift).
     pub drifted: &'a BTreeSet<Path>,
+    /// The backend it is on (the planner makes anything another backend made anew
+    /// before asking).
+    pub target: Target,
 }
 
 /// How a kind carries out a difference.
@@ -286,11 +291,17 @@ pub trait Kind: Send + Sync {
         }
     }
 
-    /// What an object with these attributes holds exclusively on its backend (a container
+    /// What an object with these attributes holds exclusively on `target` (a container
     /// name, a host port), as `what:value` strings: a create waits for the deletion of an
     /// object holding one of its claims.
-    fn claims(&self, _attributes: &Attributes) -> Vec<String> {
+    fn claims(&self, _attributes: &Attributes, _target: Target) -> Vec<String> {
         Vec::new()
+    }
+
+    /// What one of its instances is on `target`, for messages: "the container was
+    /// removed outside yoyoform". By default the schema's `object`.
+    fn object(&self, _target: Target) -> &'static str {
+        self.schema().object
     }
 
     /// The names its objects take on the backend, `(what, name)` without the project's
@@ -310,6 +321,11 @@ pub trait Kind: Send + Sync {
     fn on_docker(&self, _host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
         None
     }
+
+    /// Its implementation on a Docker Swarm cluster, if it has one.
+    fn on_swarm(&self, _swarm: &Arc<SwarmHost>) -> Option<Box<dyn Driver>> {
+        None
+    }
 }
 
 /// An instance as the state file recorded it, for a driver.
@@ -319,13 +335,18 @@ pub struct Recorded {
     pub ids: Vec<String>,
     /// Its attributes, every value known.
     pub attributes: Attributes,
+    /// The backend that made it.
+    pub target: Target,
 }
 
 impl From<&state::ResourceState> for Recorded {
+    /// (The session refuses a state file naming a backend this yoyoform does not know
+    /// before any driver is asked.)
     fn from(recorded: &state::ResourceState) -> Self {
         Recorded {
             ids: recorded.docker_ids.clone(),
             attributes: Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes),
+            target: Target::of_record(recorded.backend.as_deref()).unwrap_or_default(),
         }
     }
 }
@@ -447,4 +468,24 @@ pub trait Driver: Send + Sync {
 
     /// Removes the instance; one already gone counts as removed.
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error>;
+}
+
+/// What [`Driver::import`] checks of the object `id` it found, named `found`: that it is
+/// the one planned for `instance` (its name attribute), not another of the same kind.
+pub fn check_import_name(
+    instance: &Instance,
+    object: &'static str,
+    planned: &Attributes,
+    id: &str,
+    found: &str,
+) -> Result<(), Error> {
+    let name = planned.get_text("name").unwrap_or_default();
+    if found == name {
+        return Ok(());
+    }
+    Err(Error::ImportMismatch {
+        instance: instance.clone(),
+        object,
+        names: Box::new((name.to_owned(), id.to_owned(), found.to_owned())),
+    })
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use clap::{Parser, Subcommand};
 use engine::apply::{self, Applier, Event, Outcome};
-use engine::backend::docker::DockerBackend;
+use engine::backend::routing::Routing;
 use engine::config::model::Config;
 use engine::config::{self, Overrides};
 use engine::plan::{self, Action, OutputChange, SavedPlan, Style};
@@ -20,7 +20,7 @@ use engine::session::{Reading, Session, state_path};
 use resources::source::{Disk, Git, Source};
 
 /// Declare the Yoyo platform's development environment in env.toml; plan, apply and
-/// destroy it on Docker.
+/// destroy it on one Docker daemon or a Docker Swarm cluster.
 #[derive(Debug, Parser)]
 #[command(name = "yoyoform", version)]
 struct Cli {
@@ -39,6 +39,11 @@ struct Cli {
     /// No colours in the output.
     #[arg(long, global = true)]
     no_color: bool,
+    /// The Docker daemon (a swarm's manager for `backend = "swarm"`), as the Docker CLI
+    /// names one: unix:///PATH, tcp://HOST:PORT (TLS with DOCKER_TLS_VERIFY and
+    /// DOCKER_CERT_PATH), ssh://USER@HOST [default: DOCKER_HOST, else the local socket].
+    #[arg(short = 'H', long, global = true, value_name = "DAEMON")]
+    host: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -406,11 +411,11 @@ fn load_from(cli: &Cli, tree: Arc<dyn Source>, revision: Option<&str>) -> anyhow
 #[error("{0}")]
 struct InvalidConfig(String);
 
-/// Loads env.toml and opens the command's session on the Docker backend.
+/// Loads env.toml and opens the command's session on the project's backends.
 async fn open(cli: &Cli, operation: &str, reading: Reading) -> anyhow::Result<Session> {
     let config = load(cli)?;
     let path = state_path(&config, cli.state.as_deref());
-    let backend = Arc::new(DockerBackend::new());
+    let backend = Arc::new(Routing::on_daemon(&config, cli.host.clone()));
     Ok(Session::open(config, &path, operation, backend, reading).await?)
 }
 

@@ -14,12 +14,13 @@ use state::State;
 
 use crate::attributes::Attributes;
 use crate::backend::Found;
+use crate::config::model::Target;
 use crate::error::Error;
 use crate::plan::{Action, Change, Instance, Plan};
 
 /// Whether the plan or the state involve objects with names on the backend (a plan of
 /// secrets only has nothing to hold against it, and needs no backend).
-pub fn matters(plan: &Plan, prior: &State) -> bool {
+pub fn matters(plan: &Plan, prior: &State, target: Target) -> bool {
     let planned = plan.changes.iter().any(|change| {
         let attributes = change.after.as_ref().or(change.before.as_ref());
         attributes.is_some_and(|attributes| {
@@ -27,15 +28,21 @@ pub fn matters(plan: &Plan, prior: &State) -> bool {
                 .instance
                 .resource
                 .kind()
-                .claims(attributes)
+                .claims(attributes, target)
                 .is_empty()
         })
     });
     planned
         || prior.resources.values().any(|recorded| {
             let attributes = Attributes::from_json(&recorded.attributes, &[]);
-            Instance::parse(&recorded.address)
-                .is_some_and(|instance| !instance.resource.kind().claims(&attributes).is_empty())
+            let target = Target::of_record(recorded.backend.as_deref()).unwrap_or_default();
+            Instance::parse(&recorded.address).is_some_and(|instance| {
+                !instance
+                    .resource
+                    .kind()
+                    .claims(&attributes, target)
+                    .is_empty()
+            })
         })
 }
 
@@ -49,6 +56,7 @@ pub fn reconcile(
     found: &[Found],
     project: &str,
     lineage: &str,
+    target: Target,
 ) -> Result<(), Error> {
     let recorded: BTreeSet<&str> = prior
         .resources
@@ -82,7 +90,7 @@ pub fn reconcile(
             continue;
         }
         let Some(after) = &change.after else { continue };
-        let claims = change.instance.resource.kind().claims(after);
+        let claims = change.instance.resource.kind().claims(after, target);
         for (position, claim) in claims.iter().enumerate() {
             let Some(object) = by_claim.get(claim) else {
                 continue;
@@ -151,6 +159,7 @@ fn orphan(instance: Instance, object: &Found) -> Change {
         prior_dependencies: BTreeSet::new(),
         create_before_destroy: false,
         unrecorded: Some(object.id.clone()),
+        moves: false,
     }
 }
 
@@ -215,6 +224,7 @@ mod tests {
             prior_dependencies: BTreeSet::new(),
             create_before_destroy: false,
             unrecorded: None,
+            moves: false,
         }
     }
 
@@ -235,6 +245,7 @@ mod tests {
             &[found("network", "p-net", &ours)],
             "p",
             "l1",
+            Target::Docker,
         )
         .unwrap();
         assert_eq!(adopted.changes[0].unrecorded.as_deref(), Some("id-p-net"));
@@ -247,6 +258,7 @@ mod tests {
             &[found("network", "p-old", &left)],
             "p",
             "l1",
+            Target::Docker,
         )
         .unwrap();
         let summary: Vec<String> = removed
@@ -280,7 +292,15 @@ mod tests {
             ),
         ];
         for (object, expected) in refused {
-            let error = reconcile(&mut plan(), &State::new("t"), &[object], "p", "l1").unwrap_err();
+            let error = reconcile(
+                &mut plan(),
+                &State::new("t"),
+                &[object],
+                "p",
+                "l1",
+                Target::Docker,
+            )
+            .unwrap_err();
             match error {
                 Error::Conflicts(conflicts) => assert_eq!(conflicts, [expected]),
                 other => panic!("{other}"),
@@ -294,6 +314,7 @@ mod tests {
             &[found("network", "bridge", &[])],
             "p",
             "l1",
+            Target::Docker,
         )
         .unwrap();
         assert_eq!(fine.changes.len(), 1);

@@ -87,6 +87,15 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The reference of an image yoyoform makes (`<project>-<name>:<hash>`) as its
+    /// containers run it: on a swarm with a registry, the registry's copy.
+    pub fn made_image(&self, tag: String) -> String {
+        match (&self.config.target, &self.config.registry) {
+            (crate::config::model::Target::Swarm, Some(registry)) => format!("{registry}/{tag}"),
+            _ => tag,
+        }
+    }
+
     /// The backend name of a resource: `<project>-<name>`.
     pub fn resource_name(&self, address: &Address) -> String {
         format!("{}-{}", self.config.project, address.name)

@@ -87,6 +87,7 @@ pub fn applied(config: &Config) -> Result<State, Error> {
                 ResourceState {
                     address: instance.to_string(),
                     kind: address.kind.to_owned(),
+                    backend: config.target.recorded(),
                     docker_ids: Vec::new(),
                     config_hash: String::new(),
                     attributes: attributes.to_json(),

@@ -11,6 +11,7 @@ use state::{LockedState, State};
 use crate::apply::{Applier, Event, Outcome, apply};
 use crate::backend::Backend;
 use crate::config::model::Config;
+use crate::config::model::Target;
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::kind::Applied;
@@ -102,6 +103,18 @@ impl Session {
             backend.hold(&config.project, state::LockInfo::current(operation));
         }
         let prior = state.state();
+        // A record of a backend this yoyoform does not know cannot be read, kept or
+        // removed: nothing is planned against it.
+        if let Some(recorded) = prior
+            .resources
+            .values()
+            .find(|recorded| Target::of_record(recorded.backend.as_deref()).is_none())
+        {
+            return Err(Error::UnknownBackend {
+                address: recorded.address.clone(),
+                backend: recorded.backend.clone().unwrap_or_default(),
+            });
+        }
         let actual = if reading.refresh {
             refresh(backend.as_ref(), &config.project, &prior).await?
         } else {
@@ -135,7 +148,8 @@ impl Session {
             prior: &self.prior,
             actual: &self.actual,
         })?;
-        if self.reading.refresh && ownership::matters(&plan, &self.prior) {
+        let target = self.config.target;
+        if self.reading.refresh && ownership::matters(&plan, &self.prior, target) {
             let found = self.backend.survey().await?;
             let lineage = self.state.lineage();
             ownership::reconcile(
@@ -144,6 +158,7 @@ impl Session {
                 &found,
                 &self.config.project,
                 &lineage,
+                target,
             )?;
         }
         Ok(plan)
@@ -258,12 +273,13 @@ impl Session {
             .import(instance, &self.config.project, id, &planned)
             .await?
             .ok_or_else(|| Error::NothingToImport {
-                object: kind.schema().object,
+                object: kind.object(self.config.target),
                 id: id.to_owned(),
             })?;
         self.state.set_resource(state::ResourceState {
             address: instance.to_string(),
             kind: kind.name().to_owned(),
+            backend: self.config.target.recorded(),
             docker_ids: applied.ids.clone(),
             config_hash: crate::apply::config_hash(kind, &applied.attributes),
             attributes: applied.attributes.to_json(),

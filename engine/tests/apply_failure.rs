@@ -49,7 +49,7 @@ impl Drop for Cleanup {
 fn a_failed_service_skips_its_dependents_and_keeps_the_rest() {
     let project = project::unique("fail");
     // Next to env.toml, so that the build contexts resolve as in the real file.
-    let env_file = Path::new(REPOSITORY).join(format!(".e2e-{project}.env.toml"));
+    let env_file = Path::new(REPOSITORY).join(format!(".test-{project}.env.toml"));
     std::fs::write(&env_file, ENV).expect("writing the env file");
     let state_dir = tempfile::tempdir().expect("a temp dir");
     let state = state_dir.path().join("state.json");

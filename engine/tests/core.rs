@@ -30,9 +30,15 @@ impl World {
     }
 
     fn write(&self, env: &str) {
+        self.write_on("docker", env);
+    }
+
+    /// Writes env.toml with `[project] backend = BACKEND`. (The memory backend stands for
+    /// every backend: what is tested is the plan and the order of apply.)
+    fn write_on(&self, backend: &str, env: &str) {
         std::fs::write(
             self.env_file(),
-            format!("[project]\nname = \"core\"\n\n{env}"),
+            format!("[project]\nname = \"core\"\nbackend = \"{backend}\"\n\n{env}"),
         )
         .unwrap();
     }
@@ -684,5 +690,182 @@ async fn a_deletion_marks_its_record_before_it_starts() {
     assert_eq!(
         state["resources"]["router.edge"]["tainted"], true,
         "{state:#}"
+    );
+}
+
+/// The attributes a change plans, by instance.
+fn planned(plan: &Plan, instance: &str) -> engine::attributes::Attributes {
+    plan.changes
+        .iter()
+        .find(|change| change.instance.to_string() == instance)
+        .and_then(|change| change.after.clone())
+        .unwrap_or_else(|| panic!("no change of {instance} in {:#?}", summary(plan)))
+}
+
+#[tokio::test]
+async fn on_swarm_a_service_is_one_instance_whose_replicas_change_in_place() {
+    let worker = |replicas: u32, level: &str| {
+        format!(
+            "[service.worker]\nimage = \"w:1\"\nreplicas = {replicas}\nenv = {{ LEVEL = \"{level}\" }}\n"
+        )
+    };
+    let world = World::new("");
+    world.write_on("swarm", &worker(3, "info"));
+    let plan = world.plan().await;
+    assert_eq!(summary(&plan), ["+ service.worker"]);
+    let worker_attributes = planned(&plan, "service.worker");
+    assert_eq!(worker_attributes.get_text("replicas"), Some("3"));
+    assert_eq!(worker_attributes.get_text("name"), Some("core-worker"));
+    assert_eq!(
+        worker_attributes.get_text("update_order"),
+        Some("start-first")
+    );
+    // A swarm service has no stopped state of its own to start again.
+    assert_eq!(worker_attributes.get_text("running"), None);
+    world.apply(10).await;
+    assert!(world.plan().await.is_empty());
+    // More replicas, then an env change: rolling updates of the one service.
+    for (replicas, level) in [(5, "info"), (2, "info"), (2, "debug")] {
+        world.write_on("swarm", &worker(replicas, level));
+        let plan = world.plan().await;
+        assert_eq!(summary(&plan), ["~ service.worker"], "{replicas} {level}");
+        let before = world.backend.log().len();
+        let (outcome, _) = world.apply(10).await;
+        assert_eq!(
+            (outcome.added, outcome.changed, outcome.destroyed),
+            (0, 1, 0)
+        );
+        let log = world.backend.log()[before..].to_vec();
+        assert!(
+            log.len() == 1 && log[0].starts_with("update service.worker"),
+            "{log:#?}"
+        );
+        assert!(world.plan().await.is_empty());
+    }
+    let objects: Vec<String> = world.backend.objects().into_keys().collect();
+    assert_eq!(objects, ["service.worker"]);
+}
+
+#[tokio::test]
+async fn on_swarm_a_secret_reaches_a_service_as_a_file_and_what_holds_a_port_runs_on_the_manager() {
+    let world = World::new("");
+    world.write_on("swarm", PLATFORM);
+    let plan = world.plan().await;
+    let api = planned(&plan, "service.api");
+    let env = api.get_map("env").unwrap();
+    assert_eq!(
+        env.get("KEY_FILE").map(String::as_str),
+        Some("/run/secrets/key")
+    );
+    assert!(!env.contains_key("KEY"), "{env:?}");
+    let secret = engine::attributes::Path::key("secrets", "key");
+    assert!(api.is_unknown(&secret) && api.sensitive.contains(&secret));
+    let router = planned(&plan, "router.edge");
+    assert_eq!(router.get_list("ports").unwrap(), ["0.0.0.0:18080:5000"]);
+    assert_eq!(
+        router.get_list("placement").unwrap(),
+        ["node.role == manager"]
+    );
+    assert_eq!(router.get_text("update_order"), Some("stop-first"));
+    assert_eq!(
+        planned(&plan, "network.net").get_text("driver"),
+        Some("overlay")
+    );
+    world.apply(10).await;
+    let objects = world.backend.objects();
+    let value = objects["secret.key"].get_text("value").unwrap().to_owned();
+    assert_eq!(
+        objects["service.api"].get_map("secrets").unwrap()["key"],
+        value
+    );
+    assert!(world.plan().await.is_empty());
+}
+
+#[tokio::test]
+async fn moving_to_swarm_replaces_everything_old_ones_first_dependents_before_what_they_use() {
+    let world = World::new(PLATFORM);
+    world.apply(10).await;
+    world.write_on("swarm", PLATFORM);
+    let plan = world.plan().await;
+    assert_eq!(
+        summary(&plan),
+        [
+            "-/+ network.net",
+            "-/+ secret.key",
+            "-/+ service.api",
+            "-/+ service.web",
+            "-/+ router.edge"
+        ]
+    );
+    for change in &plan.changes {
+        assert!(change.moves, "{}", change.instance);
+        assert_eq!(
+            change.reason.as_deref(),
+            Some("the project moves from the docker backend to the swarm backend")
+        );
+        assert!(change.forces_replacement.is_empty());
+    }
+    let before = world.backend.log().len();
+    let (outcome, _) = world.apply(10).await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!((outcome.added, outcome.destroyed), (5, 5));
+    let log = world.backend.log()[before..].to_vec();
+    let last_delete = log
+        .iter()
+        .rposition(|line| line.starts_with("delete"))
+        .unwrap();
+    let first_create = log
+        .iter()
+        .position(|line| line.starts_with("create"))
+        .unwrap();
+    assert!(last_delete < first_create, "{log:#?}");
+    for (first, then) in [
+        ("delete router.edge", "delete service.web"),
+        ("delete service.web", "delete service.api"),
+        ("delete service.api", "delete network.net"),
+        ("delete service.api", "delete secret.key"),
+    ] {
+        assert!(position(&log, first) < position(&log, then), "{log:#?}");
+    }
+    assert!(world.plan().await.is_empty());
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.path("state.json")).unwrap()).unwrap();
+    for (address, recorded) in state["resources"].as_object().unwrap() {
+        assert_eq!(recorded["backend"], "swarm", "{address}");
+    }
+    // And back: one Docker daemon's records name no backend.
+    world.write(PLATFORM);
+    assert_eq!(world.plan().await.changes.len(), 5);
+    world.apply(10).await;
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(world.path("state.json")).unwrap()).unwrap();
+    for (address, recorded) in state["resources"].as_object().unwrap() {
+        assert!(recorded.get("backend").is_none(), "{address}");
+    }
+    assert!(world.plan().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_record_of_a_backend_this_yoyoform_does_not_know_stops_everything() {
+    let world = World::new(PLATFORM);
+    world.apply(10).await;
+    let path = world.path("state.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["resources"]["service.api"]["backend"] = "nomad".into();
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let config = config::load(&world.env_file(), &Overrides::new()).unwrap();
+    let opened = Session::open(
+        config,
+        &path,
+        "plan",
+        Arc::new(world.backend.clone()),
+        engine::session::Reading::default(),
+    )
+    .await;
+    let error = opened.err().expect("refused").to_string();
+    assert!(
+        error.contains("records `service.api` on the backend `nomad`"),
+        "{error}"
     );
 }

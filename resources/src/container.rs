@@ -265,8 +265,9 @@ fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     }
 }
 
-/// Docker's health config for a spec: an empty test means "the image's test".
-fn health_config(health: HealthSpec) -> HealthConfig {
+/// Docker's health config for a spec: an empty test means "the image's test". Swarm services
+/// (see [`crate::swarm::service`]) take the same config.
+pub(crate) fn health_config(health: HealthSpec) -> HealthConfig {
     let nanos = |d: Option<Duration>| d.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
     let (test, timings) = match health {
         HealthSpec::Disabled => {

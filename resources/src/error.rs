@@ -21,7 +21,7 @@ pub enum Error {
     Docker {
         /// What we were doing, e.g. "creating".
         action: &'static str,
-        /// The object kind: "container", "network" or "image".
+        /// The object kind: "container", "network", "image", "service", "secret", ...
         kind: &'static str,
         /// The object's name or id.
         object: String,
@@ -132,6 +132,46 @@ pub enum Error {
     Vanished {
         /// The container's name or id.
         container: String,
+    },
+    /// A swarm service will not converge: a task failed for good (its restart condition
+    /// gives up, or it failed again and again), or its rolling update was rolled back or
+    /// paused. `message` names the task and what swarm said of it.
+    #[error("service `{service}` failed: {message}")]
+    ServiceFailed {
+        /// The service's name or id, as asked.
+        service: String,
+        /// What failed, e.g. `task 3 failed: starting container failed: ...`.
+        message: String,
+    },
+    /// A swarm service did not converge (or a job did not complete) in the time allowed.
+    #[error("service `{service}` was not done after {}s: {pending}", waited.as_secs())]
+    ServiceTimeout {
+        /// The service's name or id, as asked.
+        service: String,
+        /// How long we waited.
+        waited: Duration,
+        /// What was still pending, task by task.
+        pending: String,
+    },
+    /// An image runs as a user given by name, whose uid cannot be known from outside it.
+    #[error(
+        "image `{image}` runs as user `{user}`: give it as numbers (`USER uid:gid`) so that files can be made for it"
+    )]
+    UserName {
+        /// The image.
+        image: String,
+        /// Its `USER`.
+        user: String,
+    },
+    /// Pushing an image to a registry failed.
+    #[error("pushing image `{image}` to registry `{registry}` failed: {message}")]
+    Push {
+        /// The image pushed, as tagged for the registry.
+        image: String,
+        /// The registry, `HOST:PORT`.
+        registry: String,
+        /// What the daemon or the registry answered.
+        message: String,
     },
     /// Reading or writing a local file failed.
     #[error("{action} `{}`: {source}", path.display())]

@@ -1,11 +1,13 @@
 //! Images: built from a context folder that we archive ourselves, checked for, pulled for
-//! `image = "x"` sources, listed by project, removed.
+//! `image = "x"` sources, pushed to a registry for the nodes of a swarm, listed by project,
+//! removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use bollard::query_parameters::{
-    BuildImageOptions, CreateImageOptions, ListImagesOptions, RemoveImageOptions,
+    BuildImageOptions, CreateImageOptions, ListImagesOptions, PushImageOptions, RemoveImageOptions,
+    TagImageOptions,
 };
 use futures_util::StreamExt;
 
@@ -264,6 +266,93 @@ pub async fn pull(docker: &Docker, image: &str) -> Result<()> {
     Ok(())
 }
 
+/// Tags the image `tag` (`name:version`) as `REGISTRY/name:version` and pushes it there;
+/// returns that reference, which every node of a swarm can pull. `registry` is `HOST:PORT`;
+/// the daemon speaks plain HTTP to a registry on 127.0.0.0/8 (and to those its
+/// `insecure-registries` name), HTTPS to any other. The new tag stays: it carries the
+/// image's labels, so the sweep removes it with the image.
+///
+/// A failure gives [`Error::Push`] with what the daemon or the registry answered, e.g.
+/// `connect: connection refused` for a registry that is not there.
+pub async fn push(docker: &Docker, tag: &str, registry: &str) -> Result<String> {
+    let (repository, version) = split_tag(tag);
+    let target = format!("{registry}/{repository}");
+    let pushed = format!("{target}:{version}");
+    let push_error = |message: String| Error::Push {
+        image: pushed.clone(),
+        registry: registry.to_string(),
+        message,
+    };
+    let options = TagImageOptions {
+        repo: Some(target.clone()),
+        tag: Some(version.to_string()),
+    };
+    docker
+        .client()
+        .tag_image(tag, Some(options))
+        .await
+        .map_err(docker_error("tagging", "image", tag))?;
+    let options = PushImageOptions {
+        tag: Some(version.to_string()),
+        ..Default::default()
+    };
+    let mut stream = docker.client().push_image(&target, Some(options), None);
+    while let Some(item) = stream.next().await {
+        if let Err(error) = item {
+            let message = match error {
+                bollard::errors::Error::DockerStreamError { error } => error,
+                bollard::errors::Error::DockerResponseServerError { message, .. } => message,
+                other => other.to_string(),
+            };
+            return Err(push_error(message));
+        }
+    }
+    Ok(pushed)
+}
+
+/// The user an image's processes run as (its `USER`), as `(uid, gid)`: whom files made
+/// for its containers (a secret readable by that user alone) must belong to. `None` when
+/// the image names none: root. A user given alone is in group 0 here (Docker's choice for
+/// a user the image's `/etc/passwd` does not list; a listed one's own group is not looked
+/// up). A user given by name cannot be known without that file: [`Error::UserName`].
+pub async fn user(docker: &Docker, image: &str) -> Result<Option<(u32, u32)>> {
+    let inspected = docker
+        .client()
+        .inspect_image(image)
+        .await
+        .map_err(docker_error("inspecting", "image", image))?;
+    let user = inspected
+        .config
+        .and_then(|config| config.user)
+        .unwrap_or_default();
+    parse_user(&user).map_err(|()| Error::UserName {
+        image: image.to_string(),
+        user,
+    })
+}
+
+/// `uid[:gid]` as numbers; `None` when empty.
+fn parse_user(user: &str) -> Result<Option<(u32, u32)>, ()> {
+    if user.is_empty() {
+        return Ok(None);
+    }
+    let (uid, gid) = user.split_once(':').unwrap_or((user, "0"));
+    match (uid.parse(), gid.parse()) {
+        (Ok(uid), Ok(gid)) => Ok(Some((uid, gid))),
+        _ => Err(()),
+    }
+}
+
+/// `name:version` as its two parts; a reference without a version is `latest`. A colon
+/// before the last `/` is a registry's port, not a version.
+fn split_tag(tag: &str) -> (&str, &str) {
+    let name_start = tag.rfind('/').map_or(0, |slash| slash + 1);
+    match tag[name_start..].rfind(':') {
+        Some(colon) => (&tag[..name_start + colon], &tag[name_start + colon + 1..]),
+        None => (tag, "latest"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +399,34 @@ mod tests {
         // Touching a file (new mtime) changes nothing in the archive.
         std::fs::write(root.join("app"), "binary").unwrap();
         assert_eq!(context_tar(root).unwrap(), archive);
+    }
+
+    #[test]
+    fn parse_user_takes_numbers_only() {
+        assert_eq!(parse_user(""), Ok(None));
+        assert_eq!(parse_user("65534:65534"), Ok(Some((65534, 65534))));
+        assert_eq!(parse_user("1000"), Ok(Some((1000, 0))));
+        assert_eq!(parse_user("redis"), Err(()));
+        assert_eq!(parse_user("1000:staff"), Err(()));
+    }
+
+    #[test]
+    fn split_tag_finds_the_version_after_the_last_slash() {
+        let cases = [
+            ("yoyo-web:0123", ("yoyo-web", "0123")),
+            ("yoyo-web", ("yoyo-web", "latest")),
+            (
+                "127.0.0.1:5000/yoyo-web:1",
+                ("127.0.0.1:5000/yoyo-web", "1"),
+            ),
+            (
+                "127.0.0.1:5000/yoyo-web",
+                ("127.0.0.1:5000/yoyo-web", "latest"),
+            ),
+        ];
+        for (tag, expected) in cases {
+            assert_eq!(split_tag(tag), expected, "{tag}");
+        }
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! What the daemon holds under a name: every container, network and volume, whoever made
-//! it, with its labels; three calls whatever the number. A plan holds it against what it
-//! will make, so that nothing yoyoform did not make is taken over or removed.
+//! it, with its labels; three calls whatever the number (one more on a swarm manager: its
+//! services). A plan holds it against what it will make, so that nothing yoyoform did not
+//! make is taken over or removed.
+//!
+//! Not listed, as no plan claims their names: the containers of swarm's tasks (swarm
+//! names them, and they go with their service), and swarm's secrets and configs (named
+//! after a digest of their content, so that no two contents share a name).
 
 use std::collections::BTreeMap;
 
@@ -8,11 +13,15 @@ use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, List
 
 use crate::docker::Docker;
 use crate::error::{Error, Result};
+use crate::swarm;
+
+/// The label swarm gives the container of each of its tasks.
+const SWARM_TASK: &str = "com.docker.swarm.task.id";
 
 /// One object of the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
-    /// `container`, `network` or `volume`.
+    /// `container`, `network`, `volume`, or on a swarm manager `service`.
     pub kind: &'static str,
     /// Its id (a volume's is its name).
     pub id: String,
@@ -22,7 +31,9 @@ pub struct Object {
     pub labels: BTreeMap<String, String>,
 }
 
-/// Every container (running or not), network and volume of the daemon.
+/// Every container (running or not; a swarm task's aside), network and volume of the
+/// daemon; and when it is a swarm manager, every service of the swarm (elsewhere swarm
+/// has none to give, and answers 503: it is not asked).
 pub async fn all(docker: &Docker) -> Result<Vec<Object>> {
     let list_error = |kind| move |source| Error::Inventory { kind, source };
     let client = docker.client();
@@ -36,17 +47,16 @@ pub async fn all(docker: &Docker) -> Result<Vec<Object>> {
         .map_err(list_error("container"))?;
     for container in containers {
         let Some(id) = container.id else { continue };
+        let labels = container.labels.unwrap_or_default();
+        if labels.contains_key(SWARM_TASK) {
+            continue;
+        }
         for name in container.names.unwrap_or_default() {
             objects.push(Object {
                 kind: "container",
                 id: id.clone(),
                 name: name.trim_start_matches('/').to_string(),
-                labels: container
-                    .labels
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
+                labels: labels.clone().into_iter().collect(),
             });
         }
     }
@@ -75,6 +85,20 @@ pub async fn all(docker: &Docker) -> Result<Vec<Object>> {
             id: volume.name.clone(),
             name: volume.name,
             labels: volume.labels.into_iter().collect(),
+        });
+    }
+    if !swarm::info(docker).await?.manager {
+        return Ok(objects);
+    }
+    let services = swarm::service::list_filtered(docker, None)
+        .await
+        .map_err(list_error("service"))?;
+    for (id, name, labels) in services {
+        objects.push(Object {
+            kind: "service",
+            id,
+            name,
+            labels,
         });
     }
     Ok(objects)

@@ -1,6 +1,7 @@
 //! Everything yoyoform does to Docker, through bollard: networks, containers (with their
 //! files and health), images (built from a context, the static binary build step, the
-//! Redis image), the hashes `plan` compares, and the sweep by project label.
+//! Redis image, pushed to a registry), swarm services with their secrets and configs, the
+//! hashes `plan` compares, and the sweep by project label.
 //!
 //! Functions take a [`Docker`] handle and return [`Error`]s that name the object and say
 //! what Docker answered. Nothing here prints. Removing something already gone is success.
@@ -29,6 +30,7 @@ pub mod labels;
 pub mod network;
 pub mod redis_image;
 pub mod source;
+pub mod swarm;
 pub mod sweep;
 pub mod volume;
 pub mod workspace;

@@ -1,5 +1,6 @@
 //! Docker networks: one bridge network per `[network.*]` resource, on which containers
-//! find each other by their aliases.
+//! find each other by their aliases; or an overlay network, spanning the nodes of a swarm,
+//! for swarm services (see [`crate::swarm`]).
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,20 @@ pub struct NetworkActual {
     pub name: String,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+    /// Its driver: `bridge`, `overlay`, ... Empty for an overlay network swarm has not
+    /// allocated yet (Docker 20.10 answers so for a moment after it is made).
+    pub driver: String,
+}
+
+/// The kind of network to create.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// A bridge network on this daemon, for containers.
+    Bridge,
+    /// An overlay network across the nodes of the swarm the daemon manages, for swarm
+    /// services. It is attachable: plain containers can join it too (a one-off container
+    /// next to the services). Only a swarm manager can create one.
+    Overlay,
 }
 
 /// Creates a bridge network and returns its id.
@@ -25,9 +40,24 @@ pub async fn create(
     name: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<String> {
+    create_with_driver(docker, name, labels, Driver::Bridge).await
+}
+
+/// Creates a network with the given driver and returns its id.
+pub async fn create_with_driver(
+    docker: &Docker,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    driver: Driver,
+) -> Result<String> {
+    let (driver, attachable) = match driver {
+        Driver::Bridge => ("bridge", None),
+        Driver::Overlay => ("overlay", Some(true)),
+    };
     let request = NetworkCreateRequest {
         name: name.to_string(),
-        driver: Some("bridge".to_string()),
+        driver: Some(driver.to_string()),
+        attachable,
         labels: Some(labels.clone().into_iter().collect()),
         ..Default::default()
     };
@@ -46,6 +76,7 @@ pub async fn inspect(docker: &Docker, id: &str) -> Result<Option<NetworkActual>>
             id: network.id.unwrap_or_default(),
             name: network.name.unwrap_or_default(),
             labels: network.labels.unwrap_or_default().into_iter().collect(),
+            driver: network.driver.unwrap_or_default(),
         })),
         Err(error) if is_not_found(&error) => Ok(None),
         Err(error) => Err(docker_error("inspecting", "network", id)(error)),
@@ -59,6 +90,12 @@ pub async fn remove(docker: &Docker, id: &str) -> Result<()> {
     match docker.client().remove_network(id).await {
         Ok(()) => Ok(()),
         Err(error) if is_not_found(&error) => Ok(()),
+        // An overlay network is still listed for a moment after swarm removed it, and
+        // Docker 20.10 answers a second removal with 500 "network ... not found".
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message,
+        }) if message.ends_with("not found") => Ok(()),
         Err(error) => Err(docker_error("removing", "network", id)(error)),
     }
 }

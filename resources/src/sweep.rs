@@ -1,12 +1,20 @@
 //! Removing every Docker object of a project by its label: the last step of `destroy`
 //! (catching what the state file does not know about) and the drop guard of tests.
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
 
 use crate::docker::Docker;
 use crate::error::{Error, Result};
 use crate::labels::owner_filter;
+use crate::swarm::{self, secret};
 use crate::{container, image, network, volume};
+
+/// How long the sweep lets swarm stop the tasks of the services it removed (SIGTERM, then
+/// SIGKILL after their grace period, 10 s by default) before it removes what is left.
+const TASKS_STOP_WITHIN: Duration = Duration::from_secs(30);
 
 /// What a sweep removed, by name (images by tag, or id when untagged).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,13 +27,22 @@ pub struct Removed {
     pub images: Vec<String>,
     /// Volumes removed.
     pub volumes: Vec<String>,
+    /// Swarm services removed (their task containers with them).
+    pub services: Vec<String>,
+    /// Swarm secrets removed.
+    pub secrets: Vec<String>,
+    /// Swarm configs removed.
+    pub configs: Vec<String>,
 }
 
-/// Removes every container, then network and volume, then (unless `keep_images`) image
-/// carrying `yoyoform.project=<project>`, in that order because each is in use by the one
-/// before. With a `lineage`, only the containers, networks and volumes that state made
-/// (its `yoyoform.lineage` label): another state's are not this one's to remove. Images
-/// are the project's, whichever state built them.
+/// Removes every swarm service (on a swarm manager), then secret and config, then
+/// container, then network and volume, then (unless `keep_images`) image carrying
+/// `yoyoform.project=<project>`, in that order because each is in use by the one before.
+/// The services' tasks are given up to 30 s to stop before their containers are removed.
+/// A secret or config that a service of another project still uses stays. With a
+/// `lineage`, only the services, secrets, configs, containers, networks and volumes that
+/// state made (its `yoyoform.lineage` label): another state's are not this one's to
+/// remove. Images are the project's, whichever state built them.
 pub async fn remove_project(
     docker: &Docker,
     project: &str,
@@ -41,6 +58,34 @@ pub async fn remove_project(
         }
     };
     let mut removed = Removed::default();
+    // Elsewhere than on a manager there are no services to ask for (Docker answers 503).
+    if swarm::info(docker).await?.manager {
+        let services = swarm::service::list_filtered(docker, Some(owner.clone()))
+            .await
+            .map_err(list_error("service"))?;
+        let mut ids = BTreeSet::new();
+        for (id, name, _) in services {
+            swarm::service::remove(docker, &id).await?;
+            ids.insert(id);
+            removed.services.push(name);
+        }
+        // Their task containers are part of them: not listed among the containers.
+        swarm::service::remove_task_containers(docker, &ids, TASKS_STOP_WITHIN).await?;
+        for kind in [secret::Kind::Secret, secret::Kind::Config] {
+            let objects = secret::list_filtered(docker, kind, Some(owner.clone()))
+                .await
+                .map_err(list_error(kind.as_str()))?;
+            for object in objects {
+                if !secret::remove(docker, kind, &object.id).await? {
+                    continue;
+                }
+                match kind {
+                    secret::Kind::Secret => removed.secrets.push(object.name),
+                    secret::Kind::Config => removed.configs.push(object.name),
+                }
+            }
+        }
+    }
     let containers = docker
         .client()
         .list_containers(Some(ListContainersOptions {

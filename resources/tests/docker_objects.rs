@@ -489,3 +489,133 @@ async fn an_absent_image_that_cannot_be_pulled_is_a_clear_error() {
         "{message}"
     );
 }
+
+/// A registry of Debian's `docker-registry` package on a loopback port, with its storage in
+/// a temporary folder; stopped when dropped. `None` when the package is not installed.
+struct Registry {
+    address: String,
+    process: std::process::Child,
+    _storage: tempfile::TempDir,
+}
+
+impl Registry {
+    const PROGRAM: &str = "/usr/bin/docker-registry";
+
+    fn start() -> Option<Registry> {
+        if !std::path::Path::new(Registry::PROGRAM).exists() {
+            return None;
+        }
+        let storage = tempfile::tempdir().unwrap();
+        let address = format!("127.0.0.1:{}", free_port());
+        let config = storage.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
+                storage.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let process = std::process::Command::new(Registry::PROGRAM)
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry {
+            address,
+            process,
+            _storage: storage,
+        };
+        let began = Instant::now();
+        while std::net::TcpStream::connect(&registry.address).is_err() {
+            assert!(
+                began.elapsed() < Duration::from_secs(10),
+                "the registry did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(registry)
+    }
+
+    /// `GET path` on the registry's API; the body.
+    fn get(&self, path: &str) -> String {
+        let mut stream = std::net::TcpStream::connect(&self.address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n",
+            self.address
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or(response)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_image_is_pushed_to_a_registry_or_the_error_says_why_not() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.busybox_image(&docker).await;
+
+    // Nothing listens there: the daemon says so, at once.
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let began = Instant::now();
+    let error = image::push(&docker, &tag, &nowhere).await.unwrap_err();
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    match &error {
+        Error::Push {
+            image,
+            registry,
+            message,
+        } => {
+            assert_eq!(image, &format!("{nowhere}/{tag}"));
+            assert_eq!(registry, &nowhere);
+            assert!(message.contains("connection refused"), "{message}");
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+
+    let Some(registry) = Registry::start() else {
+        // scripts/prerequisites does not install it (yet): say so rather than pass quietly.
+        eprintln!(
+            "SKIPPED the push to a registry: {} is not installed (apt-get install docker-registry)",
+            Registry::PROGRAM
+        );
+        return;
+    };
+    let pushed = image::push(&docker, &tag, &registry.address).await.unwrap();
+    assert_eq!(pushed, format!("{}/{tag}", registry.address));
+    let (repository, version) = tag.split_once(':').unwrap();
+    let tags = registry.get(&format!("/v2/{repository}/tags/list"));
+    assert_eq!(
+        tags.trim(),
+        format!("{{\"name\":\"{repository}\",\"tags\":[\"{version}\"]}}")
+    );
+    // The registry's tag is the project's image too: the sweep removes it with the image.
+    assert!(image::exists(&docker, &pushed).await.unwrap());
+    resources::sweep::remove_project(&docker, &project.name, None, false)
+        .await
+        .unwrap();
+    assert!(!image::exists(&docker, &pushed).await.unwrap());
+    assert!(!image::exists(&docker, &tag).await.unwrap());
+}

@@ -68,6 +68,10 @@ pub struct ResourceState {
     pub address: String,
     /// The resource kind: `network`, `service`, `redis`, ...
     pub kind: String,
+    /// The backend that made it (`swarm`); absent for one Docker daemon, which is all
+    /// that yoyoforms before the swarm backend knew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
     /// Ids of the Docker objects (containers, networks, images) behind the resource.
     #[serde(default)]
     pub docker_ids: Vec<String>,

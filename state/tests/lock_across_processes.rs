@@ -50,6 +50,7 @@ fn hold_lock(path: &Path) {
         .set_resource(ResourceState {
             address: "network.platform".to_owned(),
             kind: "network".to_owned(),
+            backend: None,
             docker_ids: vec!["n1".to_owned()],
             config_hash: String::new(),
             attributes: Default::default(),

@@ -42,6 +42,7 @@ fn resource(address: &str) -> ResourceState {
     ResourceState {
         address: address.to_owned(),
         kind: kind.to_owned(),
+        backend: None,
         docker_ids: vec![format!("id-of-{address}")],
         config_hash: "0".repeat(64),
         attributes: json!({"image": format!("yoyo-{address}"), "env": {"B": "2", "A": "1"}})

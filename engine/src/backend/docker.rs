@@ -1,6 +1,6 @@
-//! One Docker daemon, local or named by `DOCKER_HOST`: the kinds' Docker drivers, over one
-//! connection that is made the first time a driver needs it (a plan of an empty state, or
-//! of secrets only, needs no daemon).
+//! One Docker daemon, local or named by `--host` / `DOCKER_HOST`: the kinds' Docker
+//! drivers, over one connection that is made the first time a driver needs it (a plan of
+//! an empty state, or of secrets only, needs no daemon).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -12,10 +12,13 @@ use crate::error::Error;
 use crate::kind::Driver;
 use crate::kinds::registry;
 
-/// What the Docker drivers share: the connection, the project's lock on the daemon, and
-/// the locks that keep builds from running twice.
+/// What the Docker drivers share (and the swarm drivers, through a manager's daemon): the
+/// connection, the project's lock on the daemon, and the locks that keep builds from
+/// running twice.
 #[derive(Default)]
 pub struct DockerHost {
+    /// The daemon, as the Docker CLI names one; `None`: `DOCKER_HOST`, or the local socket.
+    address: Option<String>,
     connection: OnceCell<resources::Docker>,
     /// The project to hold from the first connection on, and how this command says so.
     hold: Mutex<Option<Hold>>,
@@ -26,16 +29,31 @@ pub struct DockerHost {
 }
 
 impl DockerHost {
-    /// A host that has not connected yet.
-    pub fn new() -> Arc<DockerHost> {
-        Arc::new(DockerHost::default())
+    /// A host that has not connected yet: the daemon at `address` (`unix:///PATH`,
+    /// `tcp://HOST:PORT`, `ssh://USER@HOST`), or the one `DOCKER_HOST` names.
+    pub fn new(address: Option<String>) -> Arc<DockerHost> {
+        Arc::new(DockerHost {
+            address,
+            ..DockerHost::default()
+        })
+    }
+
+    /// The daemon, for messages.
+    pub fn address(&self) -> String {
+        self.address
+            .clone()
+            .or_else(|| std::env::var("DOCKER_HOST").ok())
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
     }
 
     /// The connection, made on first use; the project is taken then, if asked for.
     pub async fn docker(&self) -> Result<&resources::Docker, Error> {
         self.connection
             .get_or_try_init(|| async {
-                let docker = resources::Docker::connect().await?;
+                let docker = match &self.address {
+                    Some(address) => resources::Docker::connect_to(address).await?,
+                    None => resources::Docker::connect().await?,
+                };
                 let hold = self.hold.lock().expect("the project's hold").clone();
                 if let Some(hold) = hold {
                     take(&docker, &hold).await?;
@@ -60,6 +78,31 @@ impl DockerHost {
     /// Holds the one cargo build until dropped.
     pub async fn cargo_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.cargo.lock().await
+    }
+
+    /// Holds `project` on the daemon from the first connection on (see [`Backend::hold`]).
+    pub fn hold(&self, project: &str, holder: state::LockInfo) {
+        let token: u64 = rand::random();
+        *self.hold.lock().expect("the project's hold") = Some(Hold {
+            project: project.to_owned(),
+            holder,
+            token: format!("{token:016x}-{}", std::process::id()),
+        });
+    }
+
+    /// Lets go of the project, if this command holds it.
+    pub async fn release(&self) -> Result<(), Error> {
+        let hold = self.hold.lock().expect("the project's hold").take();
+        let (Some(hold), Some(docker)) = (hold, self.connection.get()) else {
+            return Ok(());
+        };
+        let name = lock_name(&hold.project);
+        if let Some(found) = resources::volume::inspect(docker, &name).await?
+            && found.labels.get(LOCK_TOKEN) == Some(&hold.token)
+        {
+            resources::volume::remove(docker, &name).await?;
+        }
+        Ok(())
     }
 }
 
@@ -147,20 +190,16 @@ pub struct DockerBackend {
 }
 
 impl DockerBackend {
-    /// The backend, with a driver for every kind that has one on Docker.
-    pub fn new() -> Self {
-        let host = DockerHost::new();
+    /// The backend on `host`, with a driver for every kind that has one on Docker.
+    pub fn new(host: &Arc<DockerHost>) -> Self {
         let drivers = registry()
             .iter()
-            .filter_map(|kind| Some((kind.name(), kind.on_docker(&host)?)))
+            .filter_map(|kind| Some((kind.name(), kind.on_docker(host)?)))
             .collect();
-        DockerBackend { host, drivers }
-    }
-}
-
-impl Default for DockerBackend {
-    fn default() -> Self {
-        DockerBackend::new()
+        DockerBackend {
+            host: host.clone(),
+            drivers,
+        }
     }
 }
 
@@ -171,26 +210,11 @@ impl Backend for DockerBackend {
     }
 
     fn hold(&self, project: &str, holder: state::LockInfo) {
-        let token: u64 = rand::random();
-        *self.host.hold.lock().expect("the project's hold") = Some(Hold {
-            project: project.to_owned(),
-            holder,
-            token: format!("{token:016x}-{}", std::process::id()),
-        });
+        self.host.hold(project, holder);
     }
 
     async fn release(&self) -> Result<(), Error> {
-        let hold = self.host.hold.lock().expect("the project's hold").take();
-        let (Some(hold), Some(docker)) = (hold, self.host.connection.get()) else {
-            return Ok(());
-        };
-        let name = lock_name(&hold.project);
-        if let Some(found) = resources::volume::inspect(docker, &name).await?
-            && found.labels.get(LOCK_TOKEN) == Some(&hold.token)
-        {
-            resources::volume::remove(docker, &name).await?;
-        }
-        Ok(())
+        self.host.release().await
     }
 
     fn driver(&self, kind: &'static str) -> Result<&dyn Driver, Error> {
@@ -205,32 +229,45 @@ impl Backend for DockerBackend {
 
     async fn survey(&self) -> Result<Vec<Found>, Error> {
         let docker = self.host.docker().await?;
-        let objects = resources::inventory::all(docker).await?;
-        Ok(objects
-            .into_iter()
-            .map(|object| Found {
-                object: object.kind.to_owned(),
-                id: object.id,
-                name: object.name,
-                labels: object.labels,
-            })
-            .collect())
+        survey(docker).await
     }
 
     async fn sweep(&self, project: &str, lineage: &str, keep_images: bool) -> Result<Swept, Error> {
         let docker = self.host.docker().await?;
         let removed =
             resources::sweep::remove_project(docker, project, Some(lineage), keep_images).await?;
-        let described = |what: &str, names: &[String]| -> Vec<String> {
-            names.iter().map(|name| format!("{what} {name}")).collect()
-        };
-        let mut objects = described("container", &removed.containers);
-        objects.extend(described("network", &removed.networks));
-        objects.extend(described("volume", &removed.volumes));
-        objects.extend(described("image", &removed.images));
-        Ok(Swept {
-            instances: removed.containers.len(),
-            objects,
+        Ok(describe(&removed))
+    }
+}
+
+/// Everything the daemon holds under a name (a manager's swarm objects too).
+pub(super) async fn survey(docker: &resources::Docker) -> Result<Vec<Found>, Error> {
+    let objects = resources::inventory::all(docker).await?;
+    Ok(objects
+        .into_iter()
+        .map(|object| Found {
+            object: object.kind.to_owned(),
+            id: object.id,
+            name: object.name,
+            labels: object.labels,
         })
+        .collect())
+}
+
+/// What a sweep removed, described: `container yoyo-auth-api`.
+pub(super) fn describe(removed: &resources::sweep::Removed) -> Swept {
+    let described = |what: &str, names: &[String]| -> Vec<String> {
+        names.iter().map(|name| format!("{what} {name}")).collect()
+    };
+    let mut objects = described("service", &removed.services);
+    objects.extend(described("container", &removed.containers));
+    objects.extend(described("secret", &removed.secrets));
+    objects.extend(described("config", &removed.configs));
+    objects.extend(described("network", &removed.networks));
+    objects.extend(described("volume", &removed.volumes));
+    objects.extend(described("image", &removed.images));
+    Swept {
+        instances: removed.services.len() + removed.containers.len(),
+        objects,
     }
 }

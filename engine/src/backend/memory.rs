@@ -375,6 +375,7 @@ impl Driver for MemoryDriver {
         let kept = Recorded {
             ids: vec![id.to_owned()],
             attributes: Attributes::default(),
+            target: Default::default(),
         };
         let applied = self.make(&instance, planned, work.labels, Some(&kept));
         let mut store = self.store();

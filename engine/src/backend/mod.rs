@@ -4,10 +4,14 @@
 //! a second backend plugs in as a set of kind implementations, without touching the core.
 //!
 //! - [`docker::DockerBackend`]: one Docker daemon, the kinds' `on_docker` drivers.
+//! - [`swarm::SwarmBackend`]: a Docker Swarm cluster, the kinds' `on_swarm` drivers.
+//! - [`routing::Routing`]: the backends of one project, each change sent to its own.
 //! - [`memory::MemoryBackend`]: a backend in memory, for fast tests of the core.
 
 pub mod docker;
 pub mod memory;
+pub mod routing;
+pub mod swarm;
 
 use std::collections::BTreeMap;
 

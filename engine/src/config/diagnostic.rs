@@ -66,6 +66,26 @@ pub enum Problem {
     /// There is no `[project]` table.
     #[error("missing `[project]` table")]
     MissingProject,
+    /// On swarm, a secret inside other text, or in a command: swarm hands secrets over as
+    /// files only.
+    #[error(
+        "`{key}` holds `{secret}` with other text, which on swarm would put the secret in the service's spec"
+    )]
+    SecretInText {
+        /// Where: `env.KEY` or `command`.
+        key: String,
+        /// The secret.
+        secret: String,
+    },
+    /// `registry` without `backend = "swarm"`.
+    #[error("`registry` is for `backend = \"swarm\"`")]
+    RegistryWithoutSwarm,
+    /// `registry` is not `HOST:PORT`.
+    #[error("invalid registry `{found}`")]
+    BadRegistry {
+        /// What was written.
+        found: String,
+    },
     /// A service or router without `build` or `image`.
     #[error("`{table}` needs `build` or `image`")]
     NoImageSource {
@@ -408,6 +428,18 @@ impl Problem {
             Problem::Template(error) => error.help(),
             Problem::BadName { pattern, .. } => Some(format!("names must match `{pattern}`")),
             Problem::BothKeys { .. } => Some("keep only one of them".to_owned()),
+            Problem::SecretInText { secret, .. } => Some(format!(
+                "swarm hands a secret to a service as a file: give it an env key of its own, \
+                 `KEY = \"${{{secret}.value}}\"`, and the service reads it from the file \
+                 `KEY_FILE` names"
+            )),
+            Problem::RegistryWithoutSwarm => Some(
+                "on one Docker daemon the images stay where they are built; remove `registry`"
+                    .to_owned(),
+            ),
+            Problem::BadRegistry { .. } => Some(
+                "a registry is `HOST:PORT`, as image references start: `10.0.0.1:5000`".to_owned(),
+            ),
             Problem::NameTaken { .. } => Some("rename one of them".to_owned()),
             Problem::BadImage { .. } => Some(
                 "image references look like `name`, `name:tag`, `registry:5000/team/name:tag` or `name@sha256:...`"

@@ -177,6 +177,62 @@ pub struct PortMapping {
     pub container: u16,
 }
 
+/// The backend env.toml's resources are made on: `[project] backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Target {
+    /// One Docker daemon: a container per instance.
+    #[default]
+    Docker,
+    /// A Docker Swarm cluster, through one of its managers: a swarm service per resource.
+    Swarm,
+}
+
+impl Target {
+    /// Every target, as `[project] backend` spells it.
+    pub const NAMES: &'static [&'static str] = &["docker", "swarm"];
+
+    /// As env.toml and the state file spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Docker => "docker",
+            Target::Swarm => "swarm",
+        }
+    }
+
+    /// The target spelt `name`.
+    pub fn parse(name: &str) -> Option<Target> {
+        match name {
+            "docker" => Some(Target::Docker),
+            "swarm" => Some(Target::Swarm),
+            _ => None,
+        }
+    }
+
+    /// As a resource's record in the state file says it: nothing for one Docker daemon,
+    /// so that those records read as they did before there was a choice.
+    pub fn recorded(self) -> Option<String> {
+        match self {
+            Target::Docker => None,
+            other => Some(other.name().to_owned()),
+        }
+    }
+
+    /// The target a record names; `None` for one the state file has no backend for
+    /// (written by a yoyoform newer than this one).
+    pub fn of_record(recorded: Option<&str>) -> Option<Target> {
+        match recorded {
+            None => Some(Target::Docker),
+            Some(name) => Target::parse(name),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The whole of env.toml.
 #[derive(Debug)]
 pub struct Config {
@@ -193,6 +249,11 @@ pub struct Config {
     pub review: bool,
     /// `[project] name`.
     pub project: String,
+    /// `[project] backend`.
+    pub target: Target,
+    /// `[project] registry`: where built images are pushed for the nodes of a swarm to
+    /// pull (`HOST:PORT`); `None` when the images stay on the daemon that built them.
+    pub registry: Option<String>,
     /// `[variable.*]`.
     pub variables: BTreeMap<String, Variable>,
     /// Resources in file order.

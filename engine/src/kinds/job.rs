@@ -5,14 +5,17 @@
 
 use std::sync::Arc;
 
-use super::container::docker::{DockerContainer, Hooks};
+use super::container::docker::DockerContainer;
+use super::container::hooks::Hooks;
+use super::container::swarm::SwarmService;
 use super::container::{self, Container, keys};
 use crate::attributes::{Attributes, Resolved};
 use crate::backend::docker::DockerHost;
-use crate::config::model::{Address, Template};
+use crate::backend::swarm::SwarmHost;
+use crate::config::model::{Address, Target, Template};
 use crate::config::{Checked, Table};
 use crate::error::Error;
-use crate::kind::{Attribute, Driver, Kind, Schema, Settings};
+use crate::kind::{Attribute, Decision, Diff, Driver, Kind, Schema, Settings};
 use crate::plan::Instance;
 use crate::resolve::Context;
 
@@ -56,12 +59,26 @@ impl Kind for Job {
         Ok(Box::new(JobSettings { container }))
     }
 
-    fn claims(&self, attributes: &Attributes) -> Vec<String> {
-        container::claims(attributes)
+    /// Run again when anything changes: on one daemon a new container (the old one
+    /// first), on swarm an update of the job, which runs it anew.
+    fn decide(&self, diff: &Diff<'_>) -> Decision {
+        container::decide(diff, false)
+    }
+
+    fn claims(&self, attributes: &Attributes, target: Target) -> Vec<String> {
+        container::claims(attributes, target)
+    }
+
+    fn object(&self, target: Target) -> &'static str {
+        container::object(target)
     }
 
     fn on_docker(&self, host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
         Some(Box::new(DockerContainer::new(host, ToCompletion)))
+    }
+
+    fn on_swarm(&self, swarm: &Arc<SwarmHost>) -> Option<Box<dyn Driver>> {
+        Some(Box::new(SwarmService::new(swarm, ToCompletion)))
     }
 }
 
@@ -83,7 +100,8 @@ impl Settings for JobSettings {
 
     fn desired(&self, cx: &Context<'_>, instance: &Instance) -> Result<Attributes, Error> {
         let image = self.container.image(cx, &instance.resource)?;
-        self.container.desired(cx, instance, image, false)
+        self.container
+            .desired(cx, instance, image, false, |_| Ok(()))
     }
 }
 

@@ -10,11 +10,14 @@ use resources::Docker;
 use resources::labels::Labels;
 use resources::redis_image::{DATA_DIR, REDIS_PORT};
 
-use super::container::docker::{DockerContainer, Hooks, ours};
+use super::container::docker::DockerContainer;
+use super::container::hooks::{Hooks, ours};
+use super::container::swarm::SwarmService;
 use super::container::{self, Container, keys};
 use crate::attributes::{Attributes, Resolved};
 use crate::backend::docker::DockerHost;
-use crate::config::model::Address;
+use crate::backend::swarm::SwarmHost;
+use crate::config::model::{Address, Target};
 use crate::config::{Checked, Table};
 use crate::error::Error;
 use crate::kind::{Attribute, Decision, Diff, Driver, Kind, Recorded, Schema, Settings, Work};
@@ -59,8 +62,8 @@ impl Kind for Redis {
         container::decide(diff, true)
     }
 
-    fn claims(&self, attributes: &Attributes) -> Vec<String> {
-        let mut claims = container::claims(attributes);
+    fn claims(&self, attributes: &Attributes, target: Target) -> Vec<String> {
+        let mut claims = container::claims(attributes, target);
         claims.extend(RedisHooks::data_volume(attributes).map(|volume| format!("volume:{volume}")));
         claims
     }
@@ -72,8 +75,17 @@ impl Kind for Redis {
         ]
     }
 
+    fn object(&self, target: Target) -> &'static str {
+        container::object(target)
+    }
+
     fn on_docker(&self, host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
         Some(Box::new(DockerContainer::new(host, RedisHooks)))
+    }
+
+    /// Its volume is made on the manager, where its one task is placed.
+    fn on_swarm(&self, swarm: &Arc<SwarmHost>) -> Option<Box<dyn Driver>> {
+        Some(Box::new(SwarmService::new(swarm, RedisHooks)))
     }
 }
 
@@ -114,13 +126,16 @@ impl Settings for RedisSettings {
                 ));
             }
             let hash = resources::redis_image::redis_inputs_hash()?;
-            Ok(format!("{}-{}:{}", cx.project(), address.name, &hash[..16]))
+            let tag = format!("{}-{}:{}", cx.project(), address.name, &hash[..16]);
+            Ok(cx.made_image(tag))
         })?;
-        let mut attributes = self.container.desired(cx, instance, image, true)?;
         // Its data outlives the container: a replaced Redis keeps the queue.
         let volume = format!("{}-{}", cx.project(), data_volume(&instance.resource.name));
-        attributes.map("volumes", BTreeMap::from([(DATA_DIR.to_owned(), volume)]));
-        Ok(attributes)
+        self.container
+            .desired(cx, instance, image, true, |attributes| {
+                attributes.map("volumes", BTreeMap::from([(DATA_DIR.to_owned(), volume)]));
+                Ok(())
+            })
     }
 }
 

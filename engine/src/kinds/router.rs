@@ -6,12 +6,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::container::docker::{DockerContainer, Plain};
+use super::container::docker::DockerContainer;
+use super::container::hooks::Plain;
+use super::container::swarm::SwarmService;
 use super::container::{self, Container, keys};
 use crate::attributes::{Attributes, Resolved};
 use crate::backend::docker::DockerHost;
+use crate::backend::swarm::SwarmHost;
 use crate::config::diagnostic::Problem;
-use crate::config::model::{Address, Template};
+use crate::config::model::{Address, PortMapping, Target, Template};
 use crate::config::{Checked, Reported, Table, required};
 use crate::error::Error;
 use crate::kind::{Attribute, Decision, Diff, Driver, Key, Kind, Schema, Settings, Type};
@@ -84,12 +87,20 @@ impl Kind for Router {
         container::decide(diff, true)
     }
 
-    fn claims(&self, attributes: &Attributes) -> Vec<String> {
-        container::claims(attributes)
+    fn claims(&self, attributes: &Attributes, target: Target) -> Vec<String> {
+        container::claims(attributes, target)
+    }
+
+    fn object(&self, target: Target) -> &'static str {
+        container::object(target)
     }
 
     fn on_docker(&self, host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
         Some(Box::new(DockerContainer::new(host, Plain)))
+    }
+
+    fn on_swarm(&self, swarm: &Arc<SwarmHost>) -> Option<Box<dyn Driver>> {
+        Some(Box::new(SwarmService::new(swarm, Plain)))
     }
 }
 
@@ -120,27 +131,41 @@ impl Settings for RouterSettings {
 
     fn desired(&self, cx: &Context<'_>, instance: &Instance) -> Result<Attributes, Error> {
         let image = self.container.image(cx, &instance.resource)?;
-        let mut attributes = self.container.desired(cx, instance, image, true)?;
-        // The router binary's contract: `ROUTES=/prefix=url` entries and `HTTP_PORT`.
-        let mut routes = Resolved::known("");
-        for (prefix, upstream) in &self.routes {
-            let upstream = cx.template(upstream);
-            routes.sensitive |= upstream.sensitive;
-            routes.text = match (routes.text, upstream.text) {
-                (Some(so_far), Some(url)) => Some(format!("{so_far}{prefix}={url}\n")),
-                _ => None,
-            };
-        }
-        attributes.resolved_entry("env", "ROUTES", routes);
-        attributes.resolved_entry("env", "HTTP_PORT", Resolved::known(ROUTER_PORT.to_string()));
-        // Only variables go into `listen` (the loader checks it), so it is known now.
-        let listen = cx.template(&self.listen).text.unwrap_or_default();
-        let port = listen
-            .rsplit_once(':')
-            .map(|(_, port)| port)
-            .ok_or_else(|| Error::Bug(format!("router listen `{listen}` has no port")))?;
-        attributes.list("ports", vec![format!("127.0.0.1:{port}:{ROUTER_PORT}")]);
-        Ok(attributes)
+        let target = self.container.target;
+        self.container
+            .desired(cx, instance, image, true, |attributes| {
+                // The router binary's contract: `ROUTES=/prefix=url` entries and `HTTP_PORT`.
+                let mut routes = Resolved::known("");
+                for (prefix, upstream) in &self.routes {
+                    let upstream = cx.template(upstream);
+                    routes.sensitive |= upstream.sensitive;
+                    routes.text = match (routes.text, upstream.text) {
+                        (Some(so_far), Some(url)) => Some(format!("{so_far}{prefix}={url}\n")),
+                        _ => None,
+                    };
+                }
+                attributes.resolved_entry("env", "ROUTES", routes);
+                attributes.resolved_entry(
+                    "env",
+                    "HTTP_PORT",
+                    Resolved::known(ROUTER_PORT.to_string()),
+                );
+                // Only variables go into `listen` (the loader checks it), so it is known now.
+                let listen = cx.template(&self.listen).text.unwrap_or_default();
+                let port = listen
+                    .rsplit_once(':')
+                    .map(|(_, port)| port)
+                    .ok_or_else(|| Error::Bug(format!("router listen `{listen}` has no port")))?;
+                let port = port
+                    .parse()
+                    .map_err(|_| Error::Bug(format!("router listen `{listen}` has no port")))?;
+                let mapping = PortMapping {
+                    host: port,
+                    container: ROUTER_PORT,
+                };
+                attributes.list("ports", vec![container::port_text(&mapping, target)]);
+                Ok(())
+            })
     }
 }
 

@@ -3,12 +3,15 @@
 
 use std::sync::Arc;
 
-use super::container::docker::{DockerContainer, Plain};
+use super::container::docker::DockerContainer;
+use super::container::hooks::Plain;
+use super::container::swarm::SwarmService;
 use super::container::{self, Container, keys};
 use crate::attributes::{Attributes, Resolved};
 use crate::backend::docker::DockerHost;
+use crate::backend::swarm::SwarmHost;
 use crate::config::diagnostic::Problem;
-use crate::config::model::{Address, Template};
+use crate::config::model::{Address, Target, Template};
 use crate::config::{Checked, Table};
 use crate::error::Error;
 use crate::kind::{Attribute, Decision, Diff, Driver, Key, Kind, Schema, Settings, Type};
@@ -94,12 +97,20 @@ impl Kind for Service {
         container::decide(diff, true)
     }
 
-    fn claims(&self, attributes: &Attributes) -> Vec<String> {
-        container::claims(attributes)
+    fn claims(&self, attributes: &Attributes, target: Target) -> Vec<String> {
+        container::claims(attributes, target)
+    }
+
+    fn object(&self, target: Target) -> &'static str {
+        container::object(target)
     }
 
     fn on_docker(&self, host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
         Some(Box::new(DockerContainer::new(host, Plain)))
+    }
+
+    fn on_swarm(&self, swarm: &Arc<SwarmHost>) -> Option<Box<dyn Driver>> {
+        Some(Box::new(SwarmService::new(swarm, Plain)))
     }
 }
 
@@ -113,7 +124,11 @@ impl Settings for ServiceSettings {
     }
 
     fn replicas(&self) -> Option<u32> {
-        self.replicas
+        match self.container.target {
+            Target::Docker => self.replicas,
+            // One swarm service, its replicas its tasks.
+            Target::Swarm => None,
+        }
     }
 
     fn export(&self, cx: &Context<'_>, address: &Address, attribute: &str) -> Resolved {
@@ -129,6 +144,13 @@ impl Settings for ServiceSettings {
 
     fn desired(&self, cx: &Context<'_>, instance: &Instance) -> Result<Attributes, Error> {
         let image = self.container.image(cx, &instance.resource)?;
-        self.container.desired(cx, instance, image, true)
+        self.container
+            .desired(cx, instance, image, true, |attributes| {
+                // On swarm the replicas are one service's tasks, scaled in place.
+                if self.container.target == Target::Swarm {
+                    attributes.text("replicas", self.replicas.unwrap_or(1).to_string());
+                }
+                Ok(())
+            })
     }
 }

@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use resources::Docker;
 
-use super::container::docker::ours;
+use super::container::hooks::ours;
 use crate::attributes::{Attributes, Resolved};
 use crate::backend::docker::DockerHost;
-use crate::config::model::Address;
+use crate::backend::swarm::SwarmHost;
+use crate::config::model::{Address, Target};
 use crate::config::{Checked, Table};
 use crate::error::Error;
-use crate::kind::{Applied, Attribute, Driver, Kind, Recorded, Schema, Settings, Work};
+use crate::kind::{
+    Applied, Attribute, Driver, Kind, Recorded, Schema, Settings, Work, check_import_name,
+};
 use crate::plan::Instance;
 use crate::resolve::Context;
 
@@ -42,7 +45,7 @@ impl Kind for Volume {
         Ok(Box::new(VolumeSettings))
     }
 
-    fn claims(&self, attributes: &Attributes) -> Vec<String> {
+    fn claims(&self, attributes: &Attributes, _target: Target) -> Vec<String> {
         attributes
             .get_text("name")
             .map(|name| format!("volume:{name}"))
@@ -52,6 +55,11 @@ impl Kind for Volume {
 
     fn on_docker(&self, host: &Arc<DockerHost>) -> Option<Box<dyn Driver>> {
         Some(Box::new(DockerVolume { host: host.clone() }))
+    }
+
+    /// A volume of the manager's daemon: whatever mounts one is placed on the manager.
+    fn on_swarm(&self, swarm: &Arc<SwarmHost>) -> Option<Box<dyn Driver>> {
+        self.on_docker(swarm.daemon())
     }
 }
 
@@ -172,14 +180,8 @@ impl Driver for DockerVolume {
         if resources::volume::inspect(docker, id).await?.is_none() {
             return Ok(None);
         }
-        let name = planned.get_text("name").unwrap_or_default();
-        if id != name {
-            return Err(Error::ImportMismatch {
-                instance: instance.clone(),
-                object: "volume",
-                names: Box::new((name.to_owned(), id.to_owned(), id.to_owned())),
-            });
-        }
+        // A volume's id is its name.
+        check_import_name(instance, "volume", planned, id, id)?;
         Ok(Some(Applied {
             ids: vec![id.to_owned()],
             attributes: planned.clone(),

@@ -9,7 +9,7 @@ use state::State;
 
 use super::model::{Action, Change, Instance, Plan};
 use crate::attributes::{Attributes, Path, Value};
-use crate::config::model::{Address, Config};
+use crate::config::model::{Address, Config, Target};
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::kind::{Decision, Diff, Kind};
@@ -63,20 +63,13 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, Error> {
                             instance: instance.clone(),
                             error: Box::new(error),
                         })?;
-                let prior = planner.prior.resources.get(&key).map(|recorded| {
-                    Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes)
-                });
+                let prior = planner.prior.resources.get(&key).map(Prior::of);
                 if prior_of_resource.is_none() {
-                    prior_of_resource = prior.clone();
+                    prior_of_resource = prior.as_ref().map(|prior| prior.attributes.clone());
                 }
                 let actual = planner.actual.get(&key);
-                let tainted = planner
-                    .prior
-                    .resources
-                    .get(&key)
-                    .is_some_and(|recorded| recorded.tainted);
-                let prior = prior.map(|prior| (prior, tainted));
-                if let Some(mut change) = diff(kind, &instance, desired, prior, actual) {
+                let target = planner.config.target;
+                if let Some(mut change) = diff(kind, &instance, desired, target, prior, actual) {
                     change.dependencies = dependencies.clone();
                     change.prior_dependencies = recorded_dependencies(planner.prior, &key);
                     resource_changes = true;
@@ -149,6 +142,7 @@ fn deletions(prior: &State, actual: &Actual, declared: &BTreeSet<String>) -> Vec
                 reason,
                 create_before_destroy: false,
                 unrecorded: None,
+                moves: false,
                 dependencies: recorded_dependencies(prior, &recorded.address),
                 prior_dependencies: BTreeSet::new(),
             })
@@ -195,16 +189,41 @@ fn recorded_dependencies(prior: &State, address: &str) -> BTreeSet<Instance> {
         .unwrap_or_default()
 }
 
+/// An instance as the state file recorded it, for [`diff`].
+#[derive(Debug, Clone)]
+pub struct Prior {
+    /// Its attributes.
+    pub attributes: Attributes,
+    /// Its removal was started and did not finish.
+    pub tainted: bool,
+    /// The backend that made it.
+    pub target: Target,
+}
+
+impl Prior {
+    /// The record's attributes, taint and backend. (The session refuses a state file
+    /// naming a backend this yoyoform does not know before anything is planned.)
+    pub fn of(recorded: &state::ResourceState) -> Prior {
+        Prior {
+            attributes: Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes),
+            tainted: recorded.tainted,
+            target: Target::of_record(recorded.backend.as_deref()).unwrap_or_default(),
+        }
+    }
+}
+
 /// The change one instance needs, if any: what its kind's plan rule makes of the
-/// difference between what it is (`prior`, with `actual` put in) and `desired`.
-/// `actual` is `None` when the backend was not asked, `Some(None)` when the object is gone.
-/// A prior that is tainted (its removal was started and did not finish) is made anew,
-/// whatever else it needs, the old one (maybe half-stopped) first.
+/// difference between what it is (`prior`, with `actual` put in) and `desired` on
+/// `target`. `actual` is `None` when the backend was not asked, `Some(None)` when the
+/// object is gone. A prior that is tainted (its removal was started and did not finish),
+/// or that another backend made, is made anew whatever else it needs, the old one first
+/// (maybe half-stopped; or holding the host port the new one takes).
 pub fn diff(
     kind: &dyn Kind,
     instance: &Instance,
     desired: Attributes,
-    prior: Option<(Attributes, bool)>,
+    target: Target,
+    prior: Option<Prior>,
     actual: Option<&Option<Attributes>>,
 ) -> Option<Change> {
     let schema = kind.schema();
@@ -230,13 +249,20 @@ pub fn diff(
         prior_dependencies: BTreeSet::new(),
         create_before_destroy: false,
         unrecorded: None,
+        moves: false,
     };
 
-    let Some((prior, tainted)) = prior else {
+    let Some(Prior {
+        attributes: prior,
+        tainted,
+        target: made_on,
+    }) = prior
+    else {
         return Some(change(Action::Create, None, after, BTreeSet::new(), None));
     };
+    let object = kind.object(made_on);
     if let Some(None) = actual {
-        let reason = format!("the {} was removed outside yoyoform", schema.object);
+        let reason = format!("the {object} was removed outside yoyoform");
         return Some(change(
             Action::Create,
             None,
@@ -251,9 +277,10 @@ pub fn diff(
     };
     let drifted = changed_paths(&prior, &before, &computed);
     let changed = changed_paths(&before, &after, &computed);
-    let drift_reason = (!drifted.is_empty())
-        .then(|| format!("the {} was changed outside yoyoform", schema.object));
-    let decision = if tainted {
+    let drift_reason =
+        (!drifted.is_empty()).then(|| format!("the {object} was changed outside yoyoform"));
+    let moved = made_on != target;
+    let decision = if tainted || moved {
         Decision::Replace {
             create_before_destroy: false,
         }
@@ -263,12 +290,20 @@ pub fn diff(
             after: &after,
             changed: &changed,
             drifted: &drifted,
+            target,
         })
     };
-    let drift_reason = match tainted {
-        true => Some("its removal was started and did not finish".to_owned()),
-        false => drift_reason,
+    let drift_reason = if tainted {
+        Some("its removal was started and did not finish".to_owned())
+    } else if moved {
+        Some(format!(
+            "the project moves from the {made_on} backend to the {target} backend"
+        ))
+    } else {
+        drift_reason
     };
+    // On another backend everything is made anew: no one attribute forces it.
+    let changed = if moved { BTreeSet::new() } else { changed };
     match decision {
         Decision::Keep => None,
         Decision::Update { reason } => {
@@ -291,6 +326,7 @@ pub fn diff(
             create_before_destroy,
         } => Some(Change {
             create_before_destroy,
+            moves: moved,
             ..change(Action::Replace, Some(before), after, changed, drift_reason)
         }),
     }
@@ -329,6 +365,15 @@ pub fn changed_paths(before: &Attributes, after: &Attributes, skip: &[&str]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record made on one Docker daemon.
+    fn on_docker(attributes: Attributes, tainted: bool) -> Prior {
+        Prior {
+            attributes,
+            tainted,
+            target: Target::Docker,
+        }
+    }
     use crate::kinds::registry;
 
     fn service() -> &'static dyn Kind {
@@ -469,8 +514,15 @@ mod tests {
             ),
         ];
         for (name, desired, prior, actual, expected) in cases {
-            let prior = prior.map(|prior| (prior, false));
-            let change = diff(service(), &instance(), desired, prior, actual.as_ref());
+            let prior = prior.map(|attributes| on_docker(attributes, false));
+            let change = diff(
+                service(),
+                &instance(),
+                desired,
+                Target::Docker,
+                prior,
+                actual.as_ref(),
+            );
             let got = change.as_ref().map(|change| {
                 let forces: Vec<String> = change
                     .forces_replacement
@@ -494,7 +546,8 @@ mod tests {
             service(),
             &instance(),
             attributes("img:1", env),
-            Some((recorded("img:1", env), false)),
+            Target::Docker,
+            Some(on_docker(recorded("img:1", env), false)),
             Some(&container(false, "img:1", env)),
         )
         .unwrap();
@@ -509,11 +562,12 @@ mod tests {
         let env = &[("A", "1")][..];
         let unchanged = attributes("img:1", env);
         let running = container(true, "img:1", env);
-        let tainted = Some((recorded("img:1", env), true));
+        let tainted = Some(on_docker(recorded("img:1", env), true));
         let change = diff(
             service(),
             &instance(),
             unchanged.clone(),
+            Target::Docker,
             tainted.clone(),
             Some(&running),
         )
@@ -525,7 +579,15 @@ mod tests {
             Some("its removal was started and did not finish")
         );
         // Gone already: made anew.
-        let gone = diff(service(), &instance(), unchanged, tainted, Some(&None)).unwrap();
+        let gone = diff(
+            service(),
+            &instance(),
+            unchanged,
+            Target::Docker,
+            tainted,
+            Some(&None),
+        )
+        .unwrap();
         assert_eq!(gone.action, Action::Create);
     }
 
@@ -539,7 +601,8 @@ mod tests {
             service(),
             &instance(),
             desired,
-            Some((prior, false)),
+            Target::Docker,
+            Some(on_docker(prior, false)),
             Some(&actual),
         )
         .unwrap();
@@ -601,6 +664,7 @@ mod tests {
                 state::ResourceState {
                     address: change.instance.to_string(),
                     kind: change.instance.resource.kind.to_string(),
+                    backend: None,
                     docker_ids: vec!["computed".into()],
                     config_hash: String::new(),
                     attributes: attributes.to_json(),

@@ -131,6 +131,11 @@ pub struct Change {
     /// made it): a create adopts it, a delete removes it. Its backend id.
     #[serde(default)]
     pub unrecorded: Option<String>,
+    /// A replacement on another backend than the one that made the instance (the
+    /// project's `backend` changed): apply removes every moving instance first,
+    /// dependents before what they use, then makes them all anew.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub moves: bool,
 }
 
 impl Change {

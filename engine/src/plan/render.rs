@@ -428,6 +428,7 @@ mod tests {
             prior_dependencies: BTreeSet::new(),
             create_before_destroy: false,
             unrecorded: None,
+            moves: false,
         }
     }
 

@@ -7,8 +7,10 @@
 use std::collections::HashMap;
 
 use bollard::query_parameters::{
-    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions,
+    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListServicesOptions,
+    ListVolumesOptions,
 };
+use resources::swarm::secret::Kind as Store;
 
 /// A project name no other test or person is using: `PREFIX-<pid>-<nanos>`, which follows
 /// the project naming rule `[a-z][a-z0-9-]*`.
@@ -20,8 +22,9 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// Describes every container, network, volume and image labelled with `project` (empty
-/// when there is none), asking the Docker API directly rather than yoyoform.
+/// Describes every container, network, volume and image labelled with `project` (and on
+/// a swarm manager every service, secret and config; empty when there is none), asking the
+/// Docker API directly rather than yoyoform.
 pub fn labelled(project: &str) -> Vec<String> {
     runtime().block_on(async {
         let docker = resources::Docker::connect().await.expect("Docker");
@@ -71,7 +74,7 @@ pub fn labelled(project: &str) -> Vec<String> {
         let images = client
             .list_images(Some(ListImagesOptions {
                 all: true,
-                filters: Some(filters),
+                filters: Some(filters.clone()),
                 ..Default::default()
             }))
             .await
@@ -81,6 +84,34 @@ pub fn labelled(project: &str) -> Vec<String> {
                 .into_iter()
                 .map(|image| format!("image {} {:?}", image.id, image.repo_tags)),
         );
+        // On a swarm manager: services, secrets and configs.
+        let manager = resources::swarm::info(&docker)
+            .await
+            .expect("the daemon's swarm")
+            .manager;
+        if manager {
+            let services = client
+                .list_services(Some(ListServicesOptions {
+                    filters: Some(filters.clone()),
+                    ..Default::default()
+                }))
+                .await
+                .expect("listing services");
+            found.extend(services.into_iter().map(|service| {
+                let name = service.spec.and_then(|spec| spec.name);
+                format!("service {}", name.unwrap_or_default())
+            }));
+            for kind in [Store::Secret, Store::Config] {
+                let objects = resources::swarm::secret::list(&docker, kind, project)
+                    .await
+                    .expect("listing secrets and configs");
+                found.extend(
+                    objects
+                        .into_iter()
+                        .map(|object| format!("{} {}", kind.as_str(), object.name)),
+                );
+            }
+        }
         found
     })
 }

@@ -49,6 +49,29 @@ impl Project {
     }
 }
 
+impl Project {
+    /// Builds a scratch image of Debian's static busybox (`sh`, `httpd`, `cat`, `sleep`, ...)
+    /// for this project and returns its tag: no registry can be reached, nothing is pulled.
+    pub async fn busybox_image(&self, docker: &Docker) -> String {
+        const BUSYBOX: &str = "/bin/busybox";
+        let context = tempfile::tempdir().expect("temporary folder");
+        std::fs::copy(BUSYBOX, context.path().join("busybox")).unwrap_or_else(|error| {
+            panic!("{BUSYBOX}: {error} (scripts/prerequisites installs busybox-static)")
+        });
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+        )
+        .expect("write the Dockerfile");
+        let tag = format!("{}-busybox:1", self.name);
+        let _images = IMAGES.lock().await;
+        resources::image::build(docker, &tag, context.path(), &self.labels("image.busybox"))
+            .await
+            .expect("build the busybox image");
+        tag
+    }
+}
+
 impl Drop for Project {
     fn drop(&mut self) {
         let project = self.name.clone();

@@ -19,13 +19,14 @@ use toml::de::{DeString, DeTable, DeValue};
 use super::diagnostic::{Diagnostic, Diagnostics, Problem, did_you_mean};
 use super::duration;
 use super::model::{
-    Address, Config, Location, Output, Part, PortMapping, Reference, Resource, Template, Value,
-    Variable,
+    Address, Config, Location, Output, Part, PortMapping, Reference, Resource, Target, Template,
+    Value, Variable,
 };
 use super::overrides::{Origin, Overrides};
 use super::template;
 use crate::graph::Graph;
 use crate::kind::Kind;
+use crate::kinds::container::is_image_reference;
 use crate::kinds::registry;
 
 /// A value with its span in the source.
@@ -124,6 +125,13 @@ struct Declared {
     resources: BTreeSet<Address>,
 }
 
+/// `[project]`, as the loader reads it before the resources.
+struct Project {
+    name: String,
+    target: Target,
+    registry: Option<String>,
+}
+
 struct Loader<'s> {
     source: &'s str,
     /// Where the files env.toml names are.
@@ -137,6 +145,8 @@ struct Loader<'s> {
     values: BTreeMap<String, Value>,
     /// Host ports published so far: port, where, by whom.
     host_ports: Vec<(u16, Location, Address)>,
+    /// The project's backend, which kinds may read their tables by.
+    target: Target,
 }
 
 impl<'s> Loader<'s> {
@@ -153,6 +163,7 @@ impl<'s> Loader<'s> {
             declared: Declared::default(),
             values: BTreeMap::new(),
             host_ports: Vec::new(),
+            target: Target::Docker,
         }
     }
 
@@ -203,14 +214,20 @@ impl<'s> Loader<'s> {
 
         self.declare(&tables);
         let variables = self.variables(&tables, overrides);
+        // Before the resources: how a kind reads its table may depend on the backend.
+        let project = match tables.iter().find(|(key, _)| *key.get_ref() == "project") {
+            Some((_, node)) => self.project(node, overrides),
+            None => Err(self.report_at(Location { line: 1, column: 1 }, Problem::MissingProject)),
+        };
+        if let Ok(project) = &project {
+            self.target = project.target;
+        }
         let mut resources = Vec::new();
         let mut resources_ok = true;
         let mut outputs = Ok(BTreeMap::new());
-        let mut project = None;
         for &(key, node) in &tables {
             match key.get_ref().as_ref() {
-                "project" => project = Some(self.project(node, overrides)),
-                "variable" => {}
+                "project" | "variable" => {}
                 "output" => outputs = self.outputs(node),
                 name => match registry().get(name) {
                     Some(kind) => {
@@ -235,22 +252,22 @@ impl<'s> Loader<'s> {
                 },
             }
         }
-        let project = project.unwrap_or_else(|| {
-            Err(self.report_at(Location { line: 1, column: 1 }, Problem::MissingProject))
-        });
         resources
             .sort_by_key(|resource: &Resource| (resource.location.line, resource.location.column));
         self.check_host_ports();
         self.check_cycles(&resources);
-        let prefix = project.as_ref().ok().map(String::as_str);
+        let prefix = project.as_ref().ok().map(|project| project.name.as_str());
         self.check_names(&resources, prefix);
 
+        let project = project?;
         let config = Config {
             path: path.to_owned(),
             root: self.root.clone(),
             tree: self.tree.clone(),
             review: false,
-            project: project?,
+            project: project.name,
+            target: project.target,
+            registry: project.registry,
             variables: variables?,
             resources,
             outputs: outputs?,
@@ -362,9 +379,67 @@ impl<'s> Loader<'s> {
 
     // ----- project, variables, outputs -----
 
-    fn project(&mut self, node: &Node, overrides: &Overrides) -> Checked<String> {
+    fn project(&mut self, node: &Node, overrides: &Overrides) -> Checked<Project> {
         let table = self.table(node, "project")?;
-        self.keys(table, "project", &["name"]);
+        self.keys(table, "project", &["name", "backend", "registry"]);
+        let target = self.target_of(table);
+        let registry = self.registry(table);
+        let name = self.project_name(node, table, overrides);
+        let (target, registry) = (target?, registry?);
+        if target != Target::Swarm
+            && let Some(node) = table.get("registry")
+        {
+            return Err(self.report(node.span(), Problem::RegistryWithoutSwarm));
+        }
+        Ok(Project {
+            name: name?,
+            target,
+            registry,
+        })
+    }
+
+    /// `backend = "docker" | "swarm"`; `docker` when left out.
+    fn target_of(&mut self, table: &DeTable) -> Checked<Target> {
+        let Some(node) = table.get("backend") else {
+            return Ok(Target::Docker);
+        };
+        let written = self.string(node, "project.backend")?;
+        Target::parse(written).ok_or_else(|| {
+            let problem = Problem::BadChoice {
+                key: "project.backend".to_owned(),
+                choices: Target::NAMES,
+                found: written.to_owned(),
+            };
+            self.report(node.span(), problem)
+        })
+    }
+
+    /// `registry = "HOST:PORT"`: a registry's address, as an image reference starts.
+    fn registry(&mut self, table: &DeTable) -> Checked<Option<String>> {
+        let Some(node) = table.get("registry") else {
+            return Ok(None);
+        };
+        let written = self.string(node, "project.registry")?;
+        let good = written.rsplit_once(':').is_some_and(|(host, port)| {
+            port.parse::<u16>().is_ok_and(|port| port > 0)
+                && is_image_reference(&format!("{host}:{port}/x"))
+        });
+        if !good {
+            let problem = Problem::BadRegistry {
+                found: written.to_owned(),
+            };
+            return Err(self.report(node.span(), problem));
+        }
+        Ok(Some(written.to_owned()))
+    }
+
+    /// `name`, or the override of `--project`.
+    fn project_name(
+        &mut self,
+        node: &Node,
+        table: &DeTable,
+        overrides: &Overrides,
+    ) -> Checked<String> {
         let name = match table.get("name") {
             Some(name) => {
                 let written = self.string(name, "name")?;

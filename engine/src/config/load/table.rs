@@ -100,6 +100,11 @@ impl<'a, 's> Table<'a, 's> {
         self.address
     }
 
+    /// The backend the project's resources are made on (`[project] backend`).
+    pub fn target(&self) -> Target {
+        self.loader.target
+    }
+
     /// Where the table starts.
     pub fn location(&self) -> Location {
         self.location

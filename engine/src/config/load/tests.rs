@@ -332,10 +332,56 @@ fn project_problems() {
             "env.toml:2:8: error: invalid project name `yoyo_x`\n  help: names must match `[a-z][a-z0-9-]*`\n\
              env.toml:3:1: error: unknown key `naem` in `project`\n  help: did you mean `name`?",
         ),
+        (
+            "[project]\nname = \"yoyo\"\nbackend = \"nomad\"\n",
+            "env.toml:3:11: error: `project.backend` must be one of `docker`, `swarm`, found `nomad`",
+        ),
+        (
+            "[project]\nname = \"yoyo\"\nbackend = 1\n",
+            "env.toml:3:11: error: `project.backend` must be a string, found an integer\n  help: put the value in quotes",
+        ),
+        (
+            "[project]\nname = \"yoyo\"\nregistry = \"10.0.0.1:5000\"\n",
+            "env.toml:3:12: error: `registry` is for `backend = \"swarm\"`\n  \
+             help: on one Docker daemon the images stay where they are built; remove `registry`",
+        ),
+        (
+            "[project]\nname = \"yoyo\"\nbackend = \"swarm\"\nregistry = \"10.0.0.1\"\n",
+            "env.toml:4:12: error: invalid registry `10.0.0.1`\n  \
+             help: a registry is `HOST:PORT`, as image references start: `10.0.0.1:5000`",
+        ),
     ];
     for (source, expected) in table {
         assert_eq!(problems(source), *expected, "\n--- env.toml:\n{source}");
     }
+}
+
+#[test]
+fn on_swarm_a_secret_is_an_env_value_of_its_own() {
+    let swarm = "[project]\nname = \"yoyo\"\nbackend = \"swarm\"\n[secret.jwt]\n";
+    let source = format!(
+        "{swarm}[service.api]\nimage = \"x\"\n\
+         env = {{ JWT = \"${{secret.jwt.value}}\", DSN = \"db:${{secret.jwt.value}}@h\" }}\n\
+         command = [\"--key=${{secret.jwt.value}}\"]\n"
+    );
+    assert_eq!(
+        problems(&source),
+        "env.toml:7:44: error: `env.DSN` holds `secret.jwt` with other text, which on swarm would put the secret in the service's spec\n  \
+         help: swarm hands a secret to a service as a file: give it an env key of its own, `KEY = \"${secret.jwt.value}\"`, and the service reads it from the file `KEY_FILE` names\n\
+         env.toml:8:11: error: `command` holds `secret.jwt` with other text, which on swarm would put the secret in the service's spec\n  \
+         help: swarm hands a secret to a service as a file: give it an env key of its own, `KEY = \"${secret.jwt.value}\"`, and the service reads it from the file `KEY_FILE` names"
+    );
+    // The same on one daemon, where the secret is in the environment anyway.
+    let docker = source.replace("backend = \"swarm\"", "backend = \"docker\"");
+    assert!(load_with(&docker, &Overrides::new()).is_ok());
+    let config = load_with(
+        &format!(
+            "{swarm}[service.api]\nimage = \"x\"\nenv = {{ JWT = \"${{secret.jwt.value}}\" }}\n"
+        ),
+        &Overrides::new(),
+    )
+    .unwrap();
+    assert_eq!(config.target, crate::config::model::Target::Swarm);
 }
 
 #[test]
@@ -550,6 +596,7 @@ value = \"${router.edge.url}\"
                 start_period_ms: 120_000,
             }),
             restart: "unless-stopped".to_owned(),
+            target: Target::Docker,
         }
     );
     assert_eq!((api.port, api.replicas), (5001, None));

@@ -2,22 +2,18 @@
 //! attributes alone (see the table in [`super`]). What a kind adds (its own image, a data
 //! volume, running to completion) comes in through its [`Hooks`].
 
-use std::collections::BTreeMap;
-use std::path::Path as FsPath;
 use std::sync::Arc;
 use std::time::Duration;
 
 use resources::Docker;
-use resources::container::{ContainerActual, ContainerSpec, HealthSpec, HealthTimings};
-use resources::labels::Labels;
-use resources::source::Disk;
+use resources::container::{ContainerActual, ContainerSpec};
 
-use super::{build_tag, file_content, read_file};
-use crate::attributes::{Attributes, Path};
+use super::hooks::{Hooks, ours};
+use super::{health_spec, planned_files};
+use crate::attributes::Attributes;
 use crate::backend::docker::DockerHost;
-use crate::config::duration;
 use crate::error::Error;
-use crate::kind::{Applied, Driver, Recorded, Work};
+use crate::kind::{Applied, Driver, Recorded, Work, check_import_name};
 use crate::plan::Instance;
 
 /// How long a container may take to become healthy.
@@ -26,59 +22,6 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
 const JOB_TIMEOUT: Duration = Duration::from_secs(3_600);
 /// How long a container has to finish what it is doing after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
-
-/// What a container kind adds to the driver.
-#[async_trait::async_trait]
-pub trait Hooks: Send + Sync {
-    /// Makes the image `tag` the container runs, which Docker does not have. By default:
-    /// built from the planned `build`, or pulled.
-    async fn make_image(
-        &self,
-        host: &DockerHost,
-        work: &Work<'_>,
-        planned: &Attributes,
-        tag: &str,
-    ) -> Result<(), Error> {
-        build_or_pull(host, work, planned, tag).await
-    }
-
-    /// Runs before the container is made (a replacement's new one included).
-    async fn before_create(
-        &self,
-        _docker: &Docker,
-        _work: &Work<'_>,
-        _planned: &Attributes,
-    ) -> Result<(), Error> {
-        Ok(())
-    }
-
-    /// Runs once the container is gone for good (not when it makes way for a new one).
-    async fn after_delete(
-        &self,
-        _docker: &Docker,
-        _work: &Work<'_>,
-        _prior: &Recorded,
-    ) -> Result<(), Error> {
-        Ok(())
-    }
-
-    /// The names of the other objects that belong to the instance (Redis's data volume),
-    /// recorded with its container so that they are known as its own.
-    fn owned(&self, _planned: &Attributes) -> Vec<String> {
-        Vec::new()
-    }
-
-    /// A container that runs to completion (a job): apply waits for it to exit 0, and once
-    /// done it stays done.
-    fn runs_to_completion(&self) -> bool {
-        false
-    }
-}
-
-/// The hooks of a container kind that adds nothing.
-pub struct Plain;
-
-impl Hooks for Plain {}
 
 /// Makes containers on one Docker daemon.
 pub struct DockerContainer {
@@ -231,14 +174,7 @@ impl Driver for DockerContainer {
         let Some(actual) = resources::container::inspect(docker, id).await? else {
             return Ok(None);
         };
-        let name = planned.get_text("name").unwrap_or_default();
-        if actual.name != name {
-            return Err(Error::ImportMismatch {
-                instance: instance.clone(),
-                object: "container",
-                names: Box::new((name.to_owned(), id.to_owned(), actual.name)),
-            });
-        }
+        check_import_name(instance, "container", planned, id, &actual.name)?;
         let mut attributes = observed(planned, &actual);
         attributes.text("id", &actual.id);
         let mut ids = vec![actual.id];
@@ -398,19 +334,7 @@ fn observed(recorded: &Attributes, actual: &ContainerActual) -> Attributes {
 /// The container the planned attributes describe.
 fn spec(work: &Work<'_>, planned: &Attributes) -> Result<ContainerSpec, Error> {
     let text = |name: &str| planned.get_text(name).unwrap_or_default().to_owned();
-    let mut files = BTreeMap::new();
-    let contents = planned.get_map("files").cloned().unwrap_or_default();
-    for (target, source) in planned.get_map("file_sources").into_iter().flatten() {
-        let bytes = read_file(&Disk, work.root, FsPath::new(source))?;
-        // The plan showed this content; a file changed since must not slip in unseen.
-        if contents.get(target) != Some(&file_content(&bytes)) {
-            return Err(Error::ChangedSincePlan {
-                instance: work.instance.clone(),
-                path: Path::key("files", target).to_string(),
-            });
-        }
-        files.insert(target.clone(), bytes);
-    }
+    let files = planned_files(work, planned)?;
     let ports = planned
         .get_list("ports")
         .unwrap_or_default()
@@ -433,7 +357,7 @@ fn spec(work: &Work<'_>, planned: &Attributes) -> Result<ContainerSpec, Error> {
         networks: planned.get_list("networks").unwrap_or_default().to_vec(),
         aliases: vec![text("host")],
         labels: work.labels.clone(),
-        health: Some(health(planned)?),
+        health: Some(health_spec(planned)?),
         volumes,
     })
 }
@@ -452,30 +376,6 @@ fn parse_port(mapping: &str) -> Result<(u16, u16), Error> {
             "planned port `{mapping}` is not on 127.0.0.1"
         ))),
     }
-}
-
-/// The health check the planned `health` and `health_test` describe.
-fn health(planned: &Attributes) -> Result<HealthSpec, Error> {
-    let Some(timings) = planned.get_map("health") else {
-        return Ok(HealthSpec::Disabled);
-    };
-    let duration = |key: &str| {
-        timings
-            .get(key)
-            .and_then(|text| duration::parse(text))
-            .map(Duration::from_millis)
-            .ok_or_else(|| Error::Bug(format!("planned health `{key}` is not a duration")))
-    };
-    let timings = HealthTimings {
-        interval: Some(duration("interval")?),
-        timeout: Some(duration("timeout")?),
-        retries: timings.get("retries").and_then(|text| text.parse().ok()),
-        start_period: Some(duration("start_period")?),
-    };
-    Ok(match planned.get_list("health_test") {
-        Some(test) => HealthSpec::Command(test.to_vec(), timings),
-        None => HealthSpec::Timings(timings),
-    })
 }
 
 /// A volume the container mounts must be there, and made by yoyoform for this project:
@@ -512,52 +412,6 @@ async fn clear_leftover(docker: &Docker, work: &Work<'_>, name: &str) -> Result<
     Ok(())
 }
 
-/// Whether labels say yoyoform made the object for `project`.
-pub fn ours(labels: &BTreeMap<String, String>, project: &str) -> bool {
-    labels.get(resources::labels::PROJECT).map(String::as_str) == Some(project)
-}
-
-/// Builds the planned image from its `build`, or pulls it when it has none.
-async fn build_or_pull(
-    host: &DockerHost,
-    work: &Work<'_>,
-    planned: &Attributes,
-    tag: &str,
-) -> Result<(), Error> {
-    let docker = host.docker().await?;
-    let Some(build) = planned.get_map("build") else {
-        resources::image::pull(docker, tag).await?;
-        return Ok(());
-    };
-    let context = FsPath::new(build.get("context").map_or("", String::as_str));
-    let binary = build.get("binary").map(String::as_str);
-    (work.progress)(format!("Building image {tag}..."));
-    let folder = work.root.join(context);
-    if let Some(binary) = binary {
-        let _cargo = host.cargo_lock().await;
-        resources::binary::build_static(binary, &folder).await?;
-    }
-    let address = work.instance.resource.to_string();
-    let labels = Labels::new(work.project).address(&address).build();
-    resources::image::build(docker, tag, &folder, &labels).await?;
-    // The tag names the sources as they were at plan time (apply checked that before
-    // starting); an image built from anything else would carry a lie under that tag for
-    // good. So they are hashed again once it is built.
-    let again = build_tag(
-        &Disk,
-        work.project,
-        &work.instance.resource,
-        work.root,
-        context,
-        binary,
-    )?;
-    if again != tag {
-        let _ = resources::image::remove(docker, tag).await;
-        return Err(Error::SourcesMoved { address });
-    }
-    Ok(())
-}
-
 /// The first 12 characters of a Docker id, as `docker ps` shows it.
 pub fn short(id: &str) -> String {
     id.chars().take(12).collect()
@@ -565,6 +419,8 @@ pub fn short(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn actual(running: bool, networks: &[&str]) -> ContainerActual {
@@ -618,25 +474,8 @@ mod tests {
     }
 
     #[test]
-    fn planned_ports_and_health_become_the_spec() {
+    fn planned_ports_are_on_loopback() {
         assert_eq!(parse_port("127.0.0.1:8080:5000").unwrap(), (8080, 5000));
         assert!(parse_port("0.0.0.0:8080:5000").is_err());
-        let mut planned = Attributes::default();
-        planned.text("health", "none");
-        assert_eq!(health(&planned).unwrap(), HealthSpec::Disabled);
-        let mut timings = Attributes::default();
-        super::super::set_health(&mut timings, Some(&super::super::Health::DEFAULT));
-        let expected = HealthTimings {
-            interval: Some(Duration::from_secs(1)),
-            timeout: Some(Duration::from_secs(3)),
-            retries: Some(3),
-            start_period: Some(Duration::from_secs(30)),
-        };
-        assert_eq!(health(&timings).unwrap(), HealthSpec::Timings(expected));
-        timings.list("health_test", vec!["check".into()]);
-        assert_eq!(
-            health(&timings).unwrap(),
-            HealthSpec::Command(vec!["check".into()], expected)
-        );
     }
 }

@@ -19,25 +19,41 @@
 //! | `volumes` | container path → volume name |
 //! | `health`, `health_test` | the health check's timings (or `none`) and its command, when not the image's |
 //! | `restart` | Docker's restart policy |
-//! | `running` | `true` for a container that stays up (not a job) |
+//! | `running` | `true` for a container that stays up (not a job); not on swarm |
+//!
+//! On swarm an instance is a swarm service, and the attributes that differ are:
+//!
+//! | attribute | what |
+//! |---|---|
+//! | `replicas` | a service's task count (one instance, scaled in place) |
+//! | `secrets` | secret name → its value, mounted as `/run/secrets/<name>`; the env key that named it becomes `<KEY>_FILE` |
+//! | `ports` | `0.0.0.0:HOST:CONTAINER`: published in host mode, on every address of the node |
+//! | `placement` | constraints on the nodes its tasks run on |
+//! | `update_order` | `start-first` (new task healthy before the old one stops) or `stop-first` |
 
 pub mod docker;
+pub mod hooks;
+pub mod swarm;
 
 use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 
-use resources::source::Source;
+use std::time::Duration;
+
+use resources::container::{HealthSpec, HealthTimings};
+use resources::source::{Disk, Source};
 use sha2::Digest;
 
-use crate::attributes::Attributes;
+use crate::attributes::{Attributes, Path};
 use crate::config::diagnostic::Problem;
 use crate::config::duration;
-use crate::config::model::{Address, PortMapping, Template};
+use crate::config::model::{Address, Part, PortMapping, Reference, Target, Template};
 use crate::config::{Checked, Reported, Table, required};
 use crate::error::Error;
-use crate::kind::{Decision, Diff, Key, Type};
+use crate::kind::{Decision, Diff, Key, Type, Work};
 use crate::plan::Instance;
 use crate::resolve::Context;
+use crate::resolve::Resolved;
 
 /// The keys container kinds take; each kind's schema lists the ones that apply to it.
 pub mod keys {
@@ -148,7 +164,15 @@ pub struct Container {
     pub health: Option<Health>,
     /// Docker's restart policy.
     pub restart: String,
+    /// The backend it runs on.
+    pub target: Target,
 }
+
+/// Where swarm mounts a service's secrets.
+pub const SECRETS_DIR: &str = "/run/secrets";
+/// The placement of whatever must run on the manager yoyoform talks to: a task that mounts
+/// a volume (swarm makes volumes on the node a task runs on) or publishes a host port.
+pub const ON_MANAGER: &str = "node.role == manager";
 
 impl Container {
     /// Reads the container keys the table's kind takes. `default_restart` is what a
@@ -167,16 +191,22 @@ impl Container {
         let command = table.templates("command");
         let health = health(table);
         let restart = table.choice("restart", RESTART_POLICIES);
+        let target = table.target();
+        let (env, command) = (env?.unwrap_or_default(), command?);
+        if target == Target::Swarm {
+            secrets_as_files(table, &env, command.as_deref())?;
+        }
         Ok(Container {
             image: image.transpose()?.flatten(),
             networks: networks?,
-            env: env?.unwrap_or_default(),
+            env,
             files: files?.unwrap_or_default(),
             ports: ports?.unwrap_or_default(),
             volumes: volumes?.unwrap_or_default(),
-            command: command?,
+            command,
             health: health?,
             restart: restart?.unwrap_or_else(|| default_restart.to_owned()),
+            target,
         })
     }
 
@@ -201,27 +231,30 @@ impl Container {
             Some(ImageSource::Image(image)) => Ok(image.clone()),
             Some(ImageSource::Build { context, binary }) => cx.shared(address, "image", || {
                 let tree = cx.tree();
-                build_tag(
+                let tag = build_tag(
                     tree,
                     cx.project(),
                     address,
                     cx.root(),
                     context,
                     binary.as_deref(),
-                )
+                )?;
+                Ok(cx.made_image(tag))
             }),
             None => Err(Error::Bug(format!("{address} has no image source"))),
         }
     }
 
     /// The attributes of one instance, running `image`. `stays_up`: a container that
-    /// should be running (every kind but a job).
+    /// should be running (every kind but a job). `kind`: what the kind adds (the router's
+    /// routes and port), before what the backend needs is worked out from the whole.
     pub fn desired(
         &self,
         cx: &Context<'_>,
         instance: &Instance,
         image: String,
         stays_up: bool,
+        kind: impl FnOnce(&mut Attributes) -> Result<(), Error>,
     ) -> Result<Attributes, Error> {
         let mut attributes = Attributes::default();
         attributes.text("name", cx.object_name(instance));
@@ -243,7 +276,18 @@ impl Container {
             attributes.resolved_list("networks", names);
         }
         for (key, template) in &self.env {
-            attributes.resolved_entry("env", key, cx.template(template));
+            match (self.target, whole_secret(template)) {
+                // Swarm hands a secret to a service as a file, never in its environment:
+                // the twelve-factor `_FILE` convention says where it is.
+                (Target::Swarm, Some(secret)) => {
+                    let file = format!("{SECRETS_DIR}/{}", secret.name);
+                    attributes.resolved_entry("env", &format!("{key}_FILE"), Resolved::known(file));
+                    attributes.resolved_entry("secrets", &secret.name, cx.template(template));
+                }
+                _ => {
+                    attributes.resolved_entry("env", key, cx.template(template));
+                }
+            }
         }
         if !self.files.is_empty() {
             let mut contents = BTreeMap::new();
@@ -257,7 +301,11 @@ impl Container {
             attributes.map("file_sources", sources);
         }
         if !self.ports.is_empty() {
-            let ports = self.ports.iter().map(port_text).collect();
+            let ports = self
+                .ports
+                .iter()
+                .map(|port| port_text(port, self.target))
+                .collect();
             attributes.list("ports", ports);
         }
         for (target, volume) in &self.volumes {
@@ -269,11 +317,99 @@ impl Container {
         }
         set_health(&mut attributes, self.health.as_ref());
         attributes.text("restart", &self.restart);
-        if stays_up {
-            attributes.text("running", "true");
+        kind(&mut attributes)?;
+        match self.target {
+            Target::Docker if stays_up => {
+                attributes.text("running", "true");
+            }
+            Target::Docker => {}
+            Target::Swarm => on_swarm(&mut attributes),
         }
         Ok(attributes)
     }
+}
+
+/// What a container needs on swarm besides its attributes on one daemon: where it may run
+/// and how it is updated. One that mounts a volume or publishes a host port runs on the
+/// manager, and its old task stops before the new one starts (two must not write one
+/// append-only file, and one node has each host port once).
+fn on_swarm(attributes: &mut Attributes) {
+    let exclusive = ["ports", "volumes"]
+        .iter()
+        .any(|name| attributes.values.contains_key(*name));
+    if exclusive {
+        attributes.list("placement", vec![ON_MANAGER.to_owned()]);
+    }
+    let order = if exclusive {
+        "stop-first"
+    } else {
+        "start-first"
+    };
+    attributes.text("update_order", order);
+}
+
+/// The secret a template is exactly the value of (`"${secret.jwt.value}"`), if it is.
+fn whole_secret(template: &Template) -> Option<&Address> {
+    match template.parts.as_slice() {
+        [Part::Reference(Reference::Attribute { address, attribute })]
+            if is_secret(address, attribute) =>
+        {
+            Some(address)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `address.attribute` is a sensitive computed value (a secret's).
+fn is_secret(address: &Address, attribute: &str) -> bool {
+    address
+        .kind()
+        .schema()
+        .attribute(attribute)
+        .is_some_and(|declared| declared.sensitive && declared.computed)
+}
+
+/// On swarm a secret reaches a service only as a file: an env value that is a secret and
+/// nothing else. One inside other text, or in the command, would be in the service's spec
+/// for anyone who can inspect it.
+fn secrets_as_files(
+    table: &mut Table<'_, '_>,
+    env: &BTreeMap<String, Template>,
+    command: Option<&[Template]>,
+) -> Checked<()> {
+    let secret_in = |template: &Template| {
+        template.references().find_map(|reference| match reference {
+            Reference::Attribute { address, attribute } if is_secret(address, attribute) => {
+                Some(address.clone())
+            }
+            _ => None,
+        })
+    };
+    let mut ok = true;
+    for (key, template) in env {
+        if whole_secret(template).is_some() {
+            continue;
+        }
+        if let Some(secret) = secret_in(template) {
+            let problem = Problem::SecretInText {
+                key: format!("env.{key}"),
+                secret: secret.to_string(),
+            };
+            table.report_entry("env", key, problem);
+            ok = false;
+        }
+    }
+    for template in command.into_iter().flatten() {
+        if let Some(secret) = secret_in(template) {
+            let problem = Problem::SecretInText {
+                key: "command".to_owned(),
+                secret: secret.to_string(),
+            };
+            table.report("command", problem);
+            ok = false;
+        }
+    }
+    if ok { Ok(()) } else { Err(Reported) }
 }
 
 /// The health attributes: `health` (timings, or `none`) and `health_test`.
@@ -297,18 +433,35 @@ pub fn set_health(attributes: &mut Attributes, health: Option<&Health>) {
     }
 }
 
-/// A published port as attributes write it.
-pub fn port_text(port: &PortMapping) -> String {
-    format!("127.0.0.1:{}:{}", port.host, port.container)
+/// A published port as attributes write it: on one daemon bound to 127.0.0.1; on swarm
+/// in host mode, which binds every address of the node (swarm takes no address).
+pub fn port_text(port: &PortMapping, target: Target) -> String {
+    let address = match target {
+        Target::Docker => "127.0.0.1",
+        Target::Swarm => "0.0.0.0",
+    };
+    format!("{address}:{}:{}", port.host, port.container)
 }
 
-/// The plan rule of a container: starting a stopped one is the one change in place;
-/// any other change makes a new container, the new one first when two can run side by
-/// side (no host port, no volume: two Redis servers must not write one append-only file)
-/// and the kind allows it.
+/// What an instance of a container kind is on `target`, for messages.
+pub fn object(target: Target) -> &'static str {
+    match target {
+        Target::Docker => "container",
+        Target::Swarm => "service",
+    }
+}
+
+/// The plan rule of a container. On swarm every change is a rolling update of the
+/// service, in place (swarm rolls it back if the new tasks fail). On one daemon,
+/// starting a stopped container is the one change in place; any other change makes a
+/// new container, the new one first when two can run side by side (no host port, no
+/// volume: two Redis servers must not write one append-only file) and the kind allows it.
 pub fn decide(diff: &Diff<'_>, side_by_side: bool) -> Decision {
     if diff.changed.is_empty() {
         return Decision::Keep;
+    }
+    if diff.target == Target::Swarm {
+        return Decision::Update { reason: None };
     }
     if diff.changed.iter().all(|path| path.attribute == "running") {
         return Decision::Update {
@@ -323,11 +476,12 @@ pub fn decide(diff: &Diff<'_>, side_by_side: bool) -> Decision {
     }
 }
 
-/// What a container holds exclusively: its name and its host ports.
-pub fn claims(attributes: &Attributes) -> Vec<String> {
+/// What a container holds exclusively on `target`: its name (a container's, or a swarm
+/// service's) and its host ports.
+pub fn claims(attributes: &Attributes, target: Target) -> Vec<String> {
     let mut claims = Vec::new();
     if let Some(name) = attributes.get_text("name") {
-        claims.push(format!("container:{name}"));
+        claims.push(format!("{}:{name}", object(target)));
     }
     for mapping in attributes.get_list("ports").unwrap_or_default() {
         if let Some(host) = mapping.split(':').nth(1) {
@@ -363,6 +517,51 @@ pub fn read_file(tree: &dyn Source, root: &FsPath, source: &FsPath) -> Result<Ve
     tree.read(&root.join(source)).map_err(|error| Error::Read {
         path: source.to_owned(),
         source: error,
+    })
+}
+
+/// The files a container is planned with, read again: container path → content. The plan
+/// showed their content; a file changed since must not slip in unseen.
+pub fn planned_files(
+    work: &Work<'_>,
+    planned: &Attributes,
+) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+    let mut files = BTreeMap::new();
+    let contents = planned.get_map("files").cloned().unwrap_or_default();
+    for (target, source) in planned.get_map("file_sources").into_iter().flatten() {
+        let bytes = read_file(&Disk, work.root, FsPath::new(source))?;
+        if contents.get(target) != Some(&file_content(&bytes)) {
+            return Err(Error::ChangedSincePlan {
+                instance: work.instance.clone(),
+                path: Path::key("files", target).to_string(),
+            });
+        }
+        files.insert(target.clone(), bytes);
+    }
+    Ok(files)
+}
+
+/// The health check the planned `health` and `health_test` describe.
+pub fn health_spec(planned: &Attributes) -> Result<HealthSpec, Error> {
+    let Some(timings) = planned.get_map("health") else {
+        return Ok(HealthSpec::Disabled);
+    };
+    let duration = |key: &str| {
+        timings
+            .get(key)
+            .and_then(|text| duration::parse(text))
+            .map(Duration::from_millis)
+            .ok_or_else(|| Error::Bug(format!("planned health `{key}` is not a duration")))
+    };
+    let timings = HealthTimings {
+        interval: Some(duration("interval")?),
+        timeout: Some(duration("timeout")?),
+        retries: timings.get("retries").and_then(|text| text.parse().ok()),
+        start_period: Some(duration("start_period")?),
+    };
+    Ok(match planned.get_list("health_test") {
+        Some(test) => HealthSpec::Command(test.to_vec(), timings),
+        None => HealthSpec::Timings(timings),
     })
 }
 
@@ -554,6 +753,7 @@ mod tests {
                 after,
                 changed: &changed,
                 drifted: &drifted,
+                target: Target::Docker,
             },
             true,
         )
@@ -620,8 +820,36 @@ mod tests {
             vec!["127.0.0.1:8080:5000".into(), "127.0.0.1:8443:5001".into()],
         );
         assert_eq!(
-            claims(&attributes),
+            claims(&attributes, Target::Docker),
             ["container:p-web", "port:8080", "port:8443"]
+        );
+        assert_eq!(
+            claims(&attributes, Target::Swarm),
+            ["service:p-web", "port:8080", "port:8443"]
+        );
+    }
+
+    #[test]
+    fn planned_health_becomes_the_spec() {
+        let mut planned = Attributes::default();
+        planned.text("health", "none");
+        assert_eq!(health_spec(&planned).unwrap(), HealthSpec::Disabled);
+        let mut timings = Attributes::default();
+        set_health(&mut timings, Some(&Health::DEFAULT));
+        let expected = HealthTimings {
+            interval: Some(Duration::from_secs(1)),
+            timeout: Some(Duration::from_secs(3)),
+            retries: Some(3),
+            start_period: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(
+            health_spec(&timings).unwrap(),
+            HealthSpec::Timings(expected)
+        );
+        timings.list("health_test", vec!["check".into()]);
+        assert_eq!(
+            health_spec(&timings).unwrap(),
+            HealthSpec::Command(vec!["check".into()], expected)
         );
     }
 

@@ -1,0 +1,270 @@
+//! The repository's env.toml on a single-node Docker swarm, with one key changed
+//! (`[project] backend = "swarm"`): applied, the customer flow through the router, `No
+//! changes.`, the loyalty workers scaled 3 → 5 → 2 in place, an env change rolled out with
+//! no request through the router failing, a service scaled by hand planned back, and
+//! destroy leaving no service, secret, config or network.
+//!
+//! The swarm is the running daemon's: made by the test if the daemon is in none (and left
+//! again when the test ends), used as it is otherwise (and never left). One test, because
+//! each step starts from where the one before left the platform; everything it makes is
+//! removed by label when it ends, passed or failed.
+
+mod platform;
+mod project;
+mod yoyoform;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bollard::models::{ServiceSpecMode, ServiceSpecModeReplicated};
+use bollard::query_parameters::UpdateServiceOptions;
+use platform::{Clock, Platform, Probe, change_headers};
+use reqwest::StatusCode;
+use resources::swarm::task::TaskState;
+
+#[test]
+fn the_platform_on_a_single_node_swarm() {
+    let runtime = project::runtime();
+    // First the swarm, then the platform: the platform's sweep (dropped first) runs while
+    // the swarm is still there to remove its services from.
+    let _swarm = runtime
+        .block_on(async {
+            let docker = resources::Docker::connect().await?;
+            resources::swarm::testing::Swarm::join(&docker).await
+        })
+        .expect("a single-node swarm on the daemon");
+    let platform = Platform::new("swarm");
+    let mut clock = Clock::new("swarm");
+    let on_swarm = |replicas: i64, marker: Option<&str>| -> PathBuf {
+        platform.write_copy(|document| {
+            set(document, &["project", "backend"], "swarm".into());
+            set(
+                document,
+                &["service", "loyalty-worker", "replicas"],
+                replicas.into(),
+            );
+            if let Some(marker) = marker {
+                set(
+                    document,
+                    &["service", "transaction-api", "env", "SWARM_MARKER"],
+                    marker.into(),
+                );
+            }
+        })
+    };
+
+    // Up, with the one key changed.
+    let copy = on_swarm(3, None);
+    let ran = platform
+        .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("# service.loyalty-worker will be created")
+        .stdout_has("+ replicas")
+        .stdout_has("+ update_order")
+        .stdout_has("\"JWT_SECRET_FILE\" = \"/run/secrets/jwt\"")
+        .stdout_has("+ driver")
+        .stdout_has("Plan: 7 to add, 0 to change, 0 to destroy.");
+    clock.lap("plan", &ran);
+    let ran = platform
+        .yoyoform(Some(&copy), &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete! Resources: 7 added, 0 changed, 0 destroyed.")
+        .stdout_has(&format!("url = \"{}\"", platform.url()));
+    clock.lap("first apply", &ran);
+    platform.state_is_private(&ran);
+    assert_eq!(platform.running_tasks("loyalty-worker"), 3);
+    // The secret reaches the services as a file, never in their environment.
+    let env = platform.service_env("auth-api");
+    assert!(
+        env.contains_key("JWT_SECRET_FILE") && !env.contains_key("JWT_SECRET"),
+        "{env:?}"
+    );
+
+    // The customer flow through the router: alice pays and is stamped, charlie may not pay.
+    let alice = platform.token("alice");
+    platform.transact(&alice, StatusCode::OK);
+    platform.wait_for_stamps(&alice, 1);
+    let charlie = platform.token("charlie");
+    let refused = platform.transact(&charlie, StatusCode::FORBIDDEN);
+    assert_eq!(refused["error"], "User cannot transact");
+    clock.lap("customer flow", &ran);
+    let ran = platform
+        .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.")
+        .stderr_is("");
+    clock.lap("plan, unchanged", &ran);
+
+    // The workers scaled in place: one service whose replica count changes.
+    for (from, to) in [(3, 5), (5, 2)] {
+        let copy = on_swarm(to, None);
+        let ran = platform
+            .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
+            .code(2)
+            .stdout_has("# service.loyalty-worker will be updated in-place")
+            .stdout_has("~ replicas")
+            .stdout_has(&format!("= \"{from}\" -> \"{to}\""))
+            .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.");
+        let headers = change_headers(&ran.stdout);
+        if headers.len() != 1 {
+            ran.fail(&format!("expected exactly one change, found {headers:?}"));
+        }
+        let ran = platform
+            .yoyoform(Some(&copy), &["apply", "--auto-approve"])
+            .code(0)
+            .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+        clock.lap(&format!("replicas {from} -> {to}"), &ran);
+        assert_eq!(platform.running_tasks("loyalty-worker"), to as usize);
+    }
+
+    // An env value changed: a rolling update, the new task healthy before the old one
+    // stops; requests through the router all the while must all succeed.
+    let copy = on_swarm(2, Some(&platform.project));
+    platform
+        .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("# service.transaction-api will be updated in-place")
+        .stdout_has("+ \"SWARM_MARKER\"")
+        .stdout_has(&format!("= \"{}\"", platform.project))
+        .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.");
+    let probe = Probe::start(platform.port, "/transactions/health");
+    let ran = platform
+        .yoyoform(Some(&copy), &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    let answers = probe.stop();
+    let failed: Vec<&String> = answers.iter().filter(|answer| *answer != "200").collect();
+    if answers.is_empty() || !failed.is_empty() {
+        eprintln!("{ran}");
+        platform.http_failed(&format!(
+            "during the rolling update, {} of {} requests through the router failed: {failed:?}",
+            failed.len(),
+            answers.len()
+        ));
+    }
+    clock.lap("rolling update", &ran);
+    let env = platform.service_env("transaction-api");
+    assert_eq!(env.get("SWARM_MARKER"), Some(&platform.project));
+    let alice = platform.token("alice");
+    platform.transact(&alice, StatusCode::OK);
+    platform.wait_for_stamps(&alice, 2);
+
+    // Scaled by hand: planned back.
+    platform.scale_by_hand("loyalty-worker", 4);
+    platform
+        .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("# service.loyalty-worker will be updated in-place")
+        .stdout_has("the service was changed outside yoyoform")
+        .stdout_has("~ replicas")
+        .stdout_has("= \"4\" -> \"2\"");
+    let ran = platform
+        .yoyoform(Some(&copy), &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    clock.lap("scaled by hand, repaired", &ran);
+    assert_eq!(platform.running_tasks("loyalty-worker"), 2);
+    platform
+        .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+
+    // Destroy leaves no service, secret, config, network or anything else labelled.
+    let ran = platform
+        .yoyoform(Some(&copy), &["destroy", "--auto-approve"])
+        .code(0)
+        .stdout_has("Destroy complete!");
+    clock.lap("destroy", &ran);
+    let left = project::labelled(&platform.project);
+    if !left.is_empty() {
+        ran.fail(&format!("destroy left {left:?}"));
+    }
+    eprintln!("[swarm] total {:.1?}", clock.started.elapsed());
+}
+
+/// Sets `path` in a TOML document, making the tables on the way.
+fn set(document: &mut toml::Table, path: &[&str], value: toml::Value) {
+    let (last, tables) = path.split_last().expect("a path");
+    let mut table = document;
+    for name in tables {
+        table = table
+            .entry(name.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .unwrap_or_else(|| panic!("`{name}` is a table"));
+    }
+    table.insert(last.to_string(), value);
+}
+
+/// What only a swarm has: services, by name.
+impl Platform {
+    /// The service `<project>-<name>`'s declared environment.
+    fn service_env(&self, name: &str) -> std::collections::BTreeMap<String, String> {
+        let name = format!("{}-{name}", self.project);
+        self.runtime.block_on(async {
+            let docker = resources::Docker::connect().await.expect("Docker");
+            resources::swarm::service::inspect(&docker, &name)
+                .await
+                .expect("inspecting the service")
+                .unwrap_or_else(|| panic!("no service {name}"))
+                .env
+        })
+    }
+
+    /// How many of the service's tasks run, once swarm has settled (within a bound).
+    fn running_tasks(&self, name: &str) -> usize {
+        let name = format!("{}-{name}", self.project);
+        self.runtime.block_on(async {
+            let docker = resources::Docker::connect().await.expect("Docker");
+            let started = Instant::now();
+            loop {
+                let tasks = resources::swarm::task::list(&docker, &name)
+                    .await
+                    .expect("listing tasks");
+                let settled = tasks
+                    .iter()
+                    .all(|task| task.state == task.desired_state || task.state.is_final());
+                let running = tasks
+                    .iter()
+                    .filter(|task| task.state == TaskState::Running)
+                    .count();
+                if settled || started.elapsed() > Duration::from_secs(30) {
+                    return running;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    }
+
+    /// Scales the service with the Docker API, as `docker service scale` does.
+    fn scale_by_hand(&self, name: &str, replicas: i64) {
+        let name = format!("{}-{name}", self.project);
+        self.runtime.block_on(async {
+            let docker = resources::Docker::connect().await.expect("Docker");
+            let client = docker.client();
+            let service = client
+                .inspect_service(&name, None)
+                .await
+                .unwrap_or_else(|error| panic!("inspecting {name}: {error}"));
+            let version = service
+                .version
+                .and_then(|version| version.index)
+                .unwrap_or(0);
+            let mut spec = service.spec.expect("a spec");
+            spec.mode = Some(ServiceSpecMode {
+                replicated: Some(ServiceSpecModeReplicated {
+                    replicas: Some(replicas),
+                }),
+                ..Default::default()
+            });
+            let options = UpdateServiceOptions {
+                version: version as i32,
+                ..Default::default()
+            };
+            client
+                .update_service(&name, spec, options, None)
+                .await
+                .unwrap_or_else(|error| panic!("scaling {name}: {error}"));
+        });
+    }
+}
