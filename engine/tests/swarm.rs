@@ -16,8 +16,6 @@ mod yoyoform;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ServiceSpecMode, ServiceSpecModeReplicated};
-use bollard::query_parameters::UpdateServiceOptions;
 use platform::{Clock, Platform, Probe, change_headers};
 use reqwest::StatusCode;
 use resources::swarm::task::TaskState;
@@ -127,7 +125,7 @@ fn the_platform_on_a_single_node_swarm() {
         .stdout_has("+ \"SWARM_MARKER\"")
         .stdout_has(&format!("= \"{}\"", platform.project))
         .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.");
-    let probe = Probe::start(platform.port, "/transactions/health");
+    let probe = Probe::start(&platform.address, platform.port, "/transactions/health");
     let ran = platform
         .yoyoform(Some(&copy), &["apply", "--auto-approve"])
         .code(0)
@@ -236,35 +234,19 @@ impl Platform {
         })
     }
 
-    /// Scales the service with the Docker API, as `docker service scale` does.
+    /// Scales the service as a user would, with `docker service scale`: the Docker CLI
+    /// sends back the spec it read with the replica count changed. (bollard's models
+    /// would not: they lose the health check of a 20.10 daemon's spec on the way.)
     fn scale_by_hand(&self, name: &str, replicas: i64) {
         let name = format!("{}-{name}", self.project);
-        self.runtime.block_on(async {
-            let docker = resources::Docker::connect().await.expect("Docker");
-            let client = docker.client();
-            let service = client
-                .inspect_service(&name, None)
-                .await
-                .unwrap_or_else(|error| panic!("inspecting {name}: {error}"));
-            let version = service
-                .version
-                .and_then(|version| version.index)
-                .unwrap_or(0);
-            let mut spec = service.spec.expect("a spec");
-            spec.mode = Some(ServiceSpecMode {
-                replicated: Some(ServiceSpecModeReplicated {
-                    replicas: Some(replicas),
-                }),
-                ..Default::default()
-            });
-            let options = UpdateServiceOptions {
-                version: version as i32,
-                ..Default::default()
-            };
-            client
-                .update_service(&name, spec, options, None)
-                .await
-                .unwrap_or_else(|error| panic!("scaling {name}: {error}"));
-        });
+        let output = std::process::Command::new("docker")
+            .args(["service", "scale", "--detach", &format!("{name}={replicas}")])
+            .output()
+            .expect("running the docker CLI");
+        assert!(
+            output.status.success(),
+            "docker service scale {name}={replicas}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }

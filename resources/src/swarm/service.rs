@@ -25,6 +25,7 @@ use bollard::query_parameters::{ListContainersOptions, ListServicesOptions, Upda
 use crate::container::{self, HealthSpec, health_config};
 use crate::docker::Docker;
 use crate::error::{Error, Result, docker as docker_error, is_not_found};
+use crate::labels;
 use crate::network;
 
 /// How long swarm watches each updated task for a failure before it counts as updated when
@@ -408,10 +409,15 @@ pub(crate) async fn list_filtered(
 /// The API's spec of a service.
 fn service_spec(spec: &ServiceSpec) -> bollard::models::ServiceSpec {
     let labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    // The task containers carry the labels (the sweep finds them by these) but the config
+    // hash: swarm replaces every task whose template changed, and the hash changes with
+    // any declared change, a replica count too, which must scale without replacing.
+    let mut task_labels = labels.clone();
+    task_labels.remove(labels::CONFIG_HASH);
     let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
     let container = TaskSpecContainerSpec {
         image: Some(spec.image.clone()),
-        labels: Some(labels.clone()),
+        labels: Some(task_labels),
         args: spec.command.clone(),
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         mounts: Some(spec.volumes.iter().map(volume_mount).collect()),
@@ -680,7 +686,10 @@ mod tests {
             image: "p-web:1".into(),
             env: BTreeMap::from([("A".into(), "1".into())]),
             command: Some(vec!["serve".into()]),
-            labels: BTreeMap::from([("yoyoform.project".into(), "p".into())]),
+            labels: BTreeMap::from([
+                ("yoyoform.project".into(), "p".into()),
+                (labels::CONFIG_HASH.into(), "h".into()),
+            ]),
             networks: BTreeMap::from([("p-platform".into(), vec!["web".into()])]),
             ports: vec![(8080, 5000)],
             update_order: UpdateOrder::StartFirst,
@@ -710,8 +719,13 @@ mod tests {
     fn labels_go_on_the_service_and_on_its_task_containers() {
         let spec = service_spec(&web());
         let container = spec.task_template.unwrap().container_spec.unwrap();
-        assert_eq!(spec.labels, container.labels);
-        assert_eq!(container.labels.unwrap()["yoyoform.project"], "p");
+        let service = spec.labels.unwrap();
+        let task = container.labels.unwrap();
+        assert_eq!(service["yoyoform.project"], "p");
+        assert_eq!(task["yoyoform.project"], "p");
+        // The plan's hash only on the service: a new plan alone replaces no task.
+        assert_eq!(service[labels::CONFIG_HASH], "h");
+        assert!(!task.contains_key(labels::CONFIG_HASH), "{task:?}");
         assert_eq!(container.args, Some(vec!["serve".to_string()]));
         assert_eq!(container.env, Some(vec!["A=1".to_string()]));
     }
