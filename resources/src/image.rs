@@ -16,6 +16,7 @@ use crate::docker::Docker;
 use crate::dockerignore::DockerIgnore;
 use crate::error::{Error, Result, docker as docker_error, io, is_not_found};
 use crate::labels::project_filter;
+use crate::network;
 use crate::source::{Disk, Source};
 
 /// How many lines of build output a failed build reports.
@@ -59,11 +60,19 @@ pub async fn build(
             path: context.to_path_buf(),
             source: std::io::Error::other(join),
         })??;
+    // A daemon started with `--bridge none` (as the nodes of a test swarm are) has no
+    // default network to run a build step on: the steps then run on none, as they would
+    // offline, rather than fail.
+    let networkmode = match network::inspect(docker, "bridge").await? {
+        Some(_) => None,
+        None => Some("none".to_owned()),
+    };
     let options = BuildImageOptions {
         t: Some(tag.to_string()),
         rm: true,
         forcerm: true,
         labels: Some(labels.clone().into_iter().collect()),
+        networkmode,
         ..Default::default()
     };
     let mut log: Vec<String> = Vec::new();
