@@ -73,7 +73,7 @@ fn apply_use_change_repair_and_destroy_the_platform() {
     clock.lap("plan, one env value changed", &ran);
     // The replacement starts the new container before the old one goes: requests made
     // through the router all the while must all succeed.
-    let probe = Probe::start(platform.port, "/transactions/health");
+    let probe = Probe::start(&platform.address, platform.port, "/transactions/health");
     let ran = platform
         .yoyoform(Some(&copy), &["apply", "--auto-approve"])
         .code(0)

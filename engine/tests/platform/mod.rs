@@ -36,20 +36,22 @@ pub struct Probe {
 }
 
 impl Probe {
-    pub fn start(port: u16, path: &'static str) -> Probe {
+    /// Requests to `http://ADDRESS:PORT{path}`.
+    pub fn start(address: &str, port: u16, path: &'static str) -> Probe {
         use std::io::{Read, Write};
         use std::sync::atomic::Ordering;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
+        let address = address.to_owned();
         let thread = std::thread::spawn(move || {
             let mut answers = Vec::new();
             while !stopped.load(Ordering::Relaxed) && answers.len() < 3000 {
                 let answer = (|| -> std::io::Result<String> {
-                    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+                    let mut stream = std::net::TcpStream::connect((address.as_str(), port))?;
                     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
                     write!(
                         stream,
-                        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
                     )?;
                     let mut response = String::new();
                     stream.read_to_string(&mut response)?;
@@ -78,7 +80,8 @@ impl Probe {
 pub struct Platform {
     /// The project: names and labels.
     pub project: String,
-    /// Where the router answers, on 127.0.0.1.
+    /// Where the router answers: 127.0.0.1, or a test swarm node's own address.
+    pub address: String,
     pub port: u16,
     state: PathBuf,
     env_copy: PathBuf,
@@ -96,6 +99,7 @@ impl Platform {
         let project = project::unique(prefix);
         let state_dir = tempfile::tempdir().expect("temp dir");
         Platform {
+            address: "127.0.0.1".to_owned(),
             port: free_port(),
             state: state_dir.path().join(format!("{project}.state.json")),
             // Beside env.toml, so that its relative paths (build contexts, files) resolve.
@@ -112,7 +116,7 @@ impl Platform {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}:{}", self.address, self.port)
     }
 
     /// Runs yoyoform on `file` (the repository's env.toml when `None`) with this
@@ -157,22 +161,17 @@ impl Platform {
     }
 
     pub fn token(&self, username: &str) -> String {
-        let url = format!("{}/authentication/token", self.url());
-        let form = [("username", username), ("password", "password")];
-        let (status, body) = self.send(self.http.post(&url).form(&form));
-        match body["token"].as_str() {
-            Some(token) if status == StatusCode::OK => token.to_owned(),
-            _ => self.http_failed(&format!("POST {url} for {username}: {status} {body}")),
-        }
+        self.try_token(username)
+            .unwrap_or_else(|problem| self.http_failed(&problem))
     }
 
     pub fn transact(&self, token: &str, expected: StatusCode) -> Value {
-        let url = format!("{}/transactions/transactions", self.url());
-        let form = [("token", token), ("amount", "2000"), ("currency", "GBP")];
-        let (status, body) = self.send(self.http.post(&url).form(&form));
+        let (status, body) = self
+            .try_transact(token)
+            .unwrap_or_else(|problem| self.http_failed(&problem));
         if status != expected {
             self.http_failed(&format!(
-                "POST {url}: expected {expected}, got {status} {body}"
+                "POST /transactions/transactions: expected {expected}, got {status} {body}"
             ));
         }
         if status == StatusCode::OK {
@@ -205,19 +204,56 @@ impl Platform {
 
     /// Sends a request to the router; every answer, errors included, must be JSON.
     pub fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        self.try_send(request)
+            .unwrap_or_else(|problem| self.http_failed(&problem))
+    }
+
+    /// [`Platform::send`], with what went wrong as the error instead of a panic.
+    pub fn try_send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, Value), String> {
         let answer = self.runtime.block_on(async {
             let response = request.send().await?;
             let status = response.status();
             Ok::<_, reqwest::Error>((status, response.text().await?))
         });
         match answer {
-            Ok((status, text)) => match serde_json::from_str(&text) {
-                Ok(body) => (status, body),
-                Err(_) => {
-                    self.http_failed(&format!("{status} with a body that is not JSON: {text:?}"))
-                }
+            Ok((status, text)) => serde_json::from_str(&text)
+                .map(|body| (status, body))
+                .map_err(|_| format!("{status} with a body that is not JSON: {text:?}")),
+            Err(error) => Err(format!("no answer from the router: {error:?}")),
+        }
+    }
+
+    /// A user's token, or what went wrong.
+    pub fn try_token(&self, username: &str) -> Result<String, String> {
+        let url = format!("{}/authentication/token", self.url());
+        let form = [("username", username), ("password", "password")];
+        let (status, body) = self.try_send(self.http.post(&url).form(&form))?;
+        match body["token"].as_str() {
+            Some(token) if status == StatusCode::OK => Ok(token.to_owned()),
+            _ => Err(format!("POST {url} for {username}: {status} {body}")),
+        }
+    }
+
+    /// One transaction of 20.00 GBP: its status, or what went wrong before one came.
+    pub fn try_transact(&self, token: &str) -> Result<(StatusCode, Value), String> {
+        let url = format!("{}/transactions/transactions", self.url());
+        let form = [("token", token), ("amount", "2000"), ("currency", "GBP")];
+        self.try_send(self.http.post(&url).form(&form))
+    }
+
+    /// How many of the user's transactions the loyalty worker has counted: its stamps and
+    /// the stamps its vouchers were made of (env.toml keeps the default, 10 a voucher).
+    pub fn counted(&self, token: &str) -> Result<u64, String> {
+        let url = format!("{}/loyalty/balance", self.url());
+        match self.try_send(self.http.get(&url).bearer_auth(token))? {
+            (StatusCode::OK, body) => match (body["stamps"].as_u64(), body["vouchers"].as_u64()) {
+                (Some(stamps), Some(vouchers)) => Ok(stamps + 10 * vouchers),
+                _ => Err(format!("GET {url}: {body}")),
             },
-            Err(error) => self.http_failed(&format!("no answer from the router: {error:?}")),
+            (status, body) => Err(format!("GET {url}: {status} {body}")),
         }
     }
 
