@@ -540,7 +540,17 @@ async fn an_update_whose_tasks_fail_is_rolled_back_and_reported() {
         actual.update_status.map(|s| s.state),
         Some(UpdateState::RollbackCompleted)
     );
-    let back = running_tasks(&docker, &id).await;
+    // Swarm may say the rollback completed a moment before it has made the old spec's
+    // task again.
+    let mut back = running_tasks(&docker, &id).await;
+    while back
+        .first()
+        .is_none_or(|task| task.state != TaskState::Running)
+        && began.elapsed() < CONVERGE_WITHIN
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        back = running_tasks(&docker, &id).await;
+    }
     assert_eq!(back.len(), 1, "{back:?}");
     assert_eq!(back[0].state, TaskState::Running);
     assert_ne!(
