@@ -132,8 +132,9 @@ impl Applier {
 /// skips only what depended on the failure.
 ///
 /// Instances moving to another backend are replaced in two passes: first every one of
-/// them is removed, dependents before what they use (a network goes once no container is
-/// on it), then the rest of the plan runs, in which they are made anew.
+/// them is removed with the rest of the plan's deletions, dependents before what they use
+/// (a network goes once no container is on it, a replica that has no place on the new
+/// backend included), then the rest of the plan runs, in which they are made anew.
 pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome {
     let (leaving, rest) = moving(plan);
     if leaving.changes.is_empty() {
@@ -151,27 +152,40 @@ pub async fn apply(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Ou
     outcome
 }
 
-/// A plan's moving replacements split in two: their removals (a plan of their own), and
-/// the plan with them as creations.
+/// A plan's moving replacements split in two: their removals with the plan's other
+/// deletions (a plan of their own), and the rest of the plan with them as creations. No
+/// moves, no removals.
 fn moving(plan: &Plan) -> (Plan, Plan) {
     let mut leaving = Plan {
         changes: Vec::new(),
         ..plan.clone()
     };
-    let mut rest = plan.clone();
-    for change in &mut rest.changes {
-        if change.action != Action::Replace || !change.moves {
-            continue;
+    let mut rest = Plan {
+        changes: Vec::new(),
+        ..plan.clone()
+    };
+    if !plan.changes.iter().any(|change| change.moves) {
+        return (leaving, plan.clone());
+    }
+    for change in &plan.changes {
+        match change.action {
+            Action::Replace if change.moves => {
+                leaving.changes.push(Change {
+                    action: Action::Delete,
+                    after: None,
+                    // Deletions wait for the deletion of their dependents, by these.
+                    dependencies: change.prior_dependencies.clone(),
+                    ..change.clone()
+                });
+                rest.changes.push(Change {
+                    action: Action::Create,
+                    before: None,
+                    ..change.clone()
+                });
+            }
+            Action::Delete => leaving.changes.push(change.clone()),
+            _ => rest.changes.push(change.clone()),
         }
-        leaving.changes.push(Change {
-            action: Action::Delete,
-            after: None,
-            // Deletions wait for the deletion of their dependents, by these.
-            dependencies: change.prior_dependencies.clone(),
-            ..change.clone()
-        });
-        change.action = Action::Create;
-        change.before = None;
     }
     (leaving, rest)
 }

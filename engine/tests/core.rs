@@ -782,6 +782,39 @@ async fn on_swarm_a_secret_reaches_a_service_as_a_file_and_what_holds_a_port_run
 }
 
 #[tokio::test]
+async fn moving_to_swarm_removes_replicas_that_become_one_service_before_their_network() {
+    let replicated = PLATFORM.replace("image = \"web:1\"", "image = \"web:1\"\nreplicas = 2");
+    let world = World::new(&replicated);
+    world.apply(10).await;
+    world.write_on("swarm", &replicated);
+    let plan = world.plan().await;
+    assert_eq!(
+        summary(&plan),
+        [
+            "-/+ network.net",
+            "-/+ secret.key",
+            "-/+ service.api",
+            "+ service.web",
+            "-/+ router.edge",
+            "- service.web[0]",
+            "- service.web[1]"
+        ]
+    );
+    let before = world.backend.log().len();
+    let (outcome, _) = world.apply(10).await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!((outcome.added, outcome.destroyed), (5, 6));
+    let log = world.backend.log()[before..].to_vec();
+    for replica in ["delete service.web[0]", "delete service.web[1]"] {
+        assert!(
+            position(&log, replica) < position(&log, "delete network.net"),
+            "{log:#?}"
+        );
+    }
+    assert!(world.plan().await.is_empty());
+}
+
+#[tokio::test]
 async fn moving_to_swarm_replaces_everything_old_ones_first_dependents_before_what_they_use() {
     let world = World::new(PLATFORM);
     world.apply(10).await;
