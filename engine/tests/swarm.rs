@@ -1,8 +1,8 @@
 //! The repository's env.toml on a single-node Docker swarm, with one key changed
-//! (`[project] backend = "swarm"`): applied, the customer flow through the router, `No
-//! changes.`, the loyalty workers scaled 3 → 5 → 2 in place, an env change rolled out with
-//! no request through the router failing, a service scaled by hand planned back, and
-//! destroy leaving no service, secret, config or network.
+//! (`[project] backend = "swarm"`): moved there from one daemon, the customer flow through
+//! the router, `No changes.`, the loyalty workers scaled 3 → 5 → 2 in place, an env change
+//! rolled out with no request through the router failing, a service scaled by hand
+//! planned back, and destroy leaving no service, secret, config or network.
 //!
 //! The swarm is the running daemon's: made by the test if the daemon is in none (and left
 //! again when the test ends), used as it is otherwise (and never left). One test, because
@@ -51,24 +51,36 @@ fn the_platform_on_a_single_node_swarm() {
         })
     };
 
-    // Up, with the one key changed.
+    // Up on one daemon, as the repository's env.toml is.
+    let ran = platform
+        .yoyoform(None, &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete! Resources: 9 added, 0 changed, 0 destroyed.");
+    clock.lap("apply on docker", &ran);
+
+    // Moved to the swarm with the one key changed: everything replaced, old first, and
+    // the plan says why; the three worker containers become one service.
     let copy = on_swarm(3, None);
+    let moves = "# (the project moves from the docker backend to the swarm backend)";
     let ran = platform
         .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
         .code(2)
+        .stdout_has("# service.auth-api must be replaced")
+        .stdout_has(moves)
+        .stdout_has("# service.loyalty-worker[2] will be destroyed")
         .stdout_has("# service.loyalty-worker will be created")
         .stdout_has("+ replicas")
         .stdout_has("+ update_order")
         .stdout_has("\"JWT_SECRET_FILE\" = \"/run/secrets/jwt\"")
         .stdout_has("+ driver")
-        .stdout_has("Plan: 7 to add, 0 to change, 0 to destroy.");
+        .stdout_has("Plan: 7 to add, 0 to change, 9 to destroy.");
     clock.lap("plan", &ran);
     let ran = platform
         .yoyoform(Some(&copy), &["apply", "--auto-approve"])
         .code(0)
-        .stdout_has("Apply complete! Resources: 7 added, 0 changed, 0 destroyed.")
+        .stdout_has("Apply complete! Resources: 7 added, 0 changed, 9 destroyed.")
         .stdout_has(&format!("url = \"{}\"", platform.url()));
-    clock.lap("first apply", &ran);
+    clock.lap("moved to swarm", &ran);
     platform.state_is_private(&ran);
     assert_eq!(platform.running_tasks("loyalty-worker"), 3);
     // The secret reaches the services as a file, never in their environment.
@@ -240,7 +252,12 @@ impl Platform {
     fn scale_by_hand(&self, name: &str, replicas: i64) {
         let name = format!("{}-{name}", self.project);
         let output = std::process::Command::new("docker")
-            .args(["service", "scale", "--detach", &format!("{name}={replicas}")])
+            .args([
+                "service",
+                "scale",
+                "--detach",
+                &format!("{name}={replicas}"),
+            ])
             .output()
             .expect("running the docker CLI");
         assert!(
