@@ -75,31 +75,23 @@ pub async fn build(
         networkmode,
         ..Default::default()
     };
-    let mut log: Vec<String> = Vec::new();
-    let mut stream =
-        docker
-            .client()
-            .build_image(options, None, Some(bollard::body_full(archive.into())));
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(info) => {
-                if let Some(text) = info.stream.or(info.status) {
-                    log.extend(text.lines().map(str::to_string));
-                }
-            }
-            Err(error) => {
-                let message = match error {
-                    bollard::errors::Error::DockerStreamError { error } => error,
-                    other => other.to_string(),
-                };
-                remove_intermediates(docker, &log).await;
-                return Err(Error::Build {
-                    tag: tag.to_string(),
-                    message: message.trim_end().to_string(),
-                    log: tail(&log, BUILD_LOG_TAIL_LINES),
-                });
-            }
+    let mut log = Vec::new();
+    let mut attempt = 1;
+    while let Err(message) = build_once(docker, &options, &archive, &mut log).await {
+        // The classic builder takes a cached step's image and builds on it; when another
+        // project's image that was its last child is removed in between, Docker prunes
+        // it and the build fails so. Once more finds no cache for the step and builds it.
+        if attempt == 1 && message.starts_with("failed to get digest") {
+            attempt += 1;
+            log.clear();
+            continue;
         }
+        remove_intermediates(docker, &log).await;
+        return Err(Error::Build {
+            tag: tag.to_string(),
+            message,
+            log: tail(&log, BUILD_LOG_TAIL_LINES),
+        });
     }
     // The build's own answer carries the id in a field whose type depends on bollard's
     // features; asking for the tag is plainer.
@@ -113,6 +105,36 @@ pub async fn build(
         message: "Docker reported no id for the built image".to_string(),
         log: tail(&log, BUILD_LOG_TAIL_LINES),
     })
+}
+
+/// One build: its log lines go to `log`; the error is Docker's message.
+async fn build_once(
+    docker: &Docker,
+    options: &BuildImageOptions,
+    archive: &[u8],
+    log: &mut Vec<String>,
+) -> std::result::Result<(), String> {
+    let body = bollard::body_full(archive.to_vec().into());
+    let mut stream = docker
+        .client()
+        .build_image(options.clone(), None, Some(body));
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => {
+                if let Some(text) = info.stream.or(info.status) {
+                    log.extend(text.lines().map(str::to_string));
+                }
+            }
+            Err(error) => {
+                let message = match error {
+                    bollard::errors::Error::DockerStreamError { error } => error,
+                    other => other.to_string(),
+                };
+                return Err(message.trim_end().to_string());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Removes the images the steps before a failed one left (the build's labels go only on
