@@ -184,9 +184,11 @@ impl Line<'_> {
                 self.map_change(out, name, width, None, Some(new), indent)
             }
             _ => {
-                let old = old.map(|value| self.show(self.before, &self.path, value));
-                let new = new.map(|value| self.show(self.after, &self.path, value));
-                self.entry(out, &format!("{name:width$}"), old, new, indent)
+                let lines = [old, new].into_iter().flatten().any(multi_line);
+                let changed = old != new;
+                let old = old.map(|value| self.show(self.before, &self.path, value, lines));
+                let new = new.map(|value| self.show(self.after, &self.path, value, lines));
+                self.entry(out, &format!("{name:width$}"), old, new, changed, indent)
             }
         }
     }
@@ -236,14 +238,18 @@ impl Line<'_> {
                 forces: false,
                 ..*self
             };
-            let old = old
-                .and_then(|map| map.get(key))
-                .map(|text| line.show(self.before, &path, &Value::Text(text.clone())));
-            let new = new
-                .and_then(|map| map.get(key))
-                .map(|text| line.show(self.after, &path, &Value::Text(text.clone())));
+            let (old, new) = (
+                old.and_then(|map| map.get(key))
+                    .map(|text| Value::Text(text.clone())),
+                new.and_then(|map| map.get(key))
+                    .map(|text| Value::Text(text.clone())),
+            );
+            let lines = [&old, &new].into_iter().flatten().any(multi_line);
+            let changed = old != new;
+            let old = old.map(|value| line.show(self.before, &path, &value, lines));
+            let new = new.map(|value| line.show(self.after, &path, &value, lines));
             let label = format!("{:key_width$}", quote(key));
-            if !line.entry(out, &label, old, new, indent + 4) {
+            if !line.entry(out, &label, old, new, changed, indent + 4) {
                 hidden += 1;
             }
         }
@@ -264,8 +270,10 @@ impl Line<'_> {
         true
     }
 
-    /// A value as printed: quoted text, a list, or a placeholder.
-    fn show(&self, attributes: &Attributes, path: &Path, value: &Value) -> Shown {
+    /// A value as printed: quoted text, a list, or a placeholder. `lines`: a text is
+    /// printed as lines, as the other side of its change is (a file emptied diffs line
+    /// by line too).
+    fn show(&self, attributes: &Attributes, path: &Path, value: &Value, lines: bool) -> Shown {
         if attributes.is_sensitive(path) {
             return Shown::Plain("(sensitive value)".to_owned());
         }
@@ -273,7 +281,7 @@ impl Line<'_> {
             return Shown::Plain("(known after apply)".to_owned());
         }
         match value {
-            Value::Text(text) if text.contains('\n') => Shown::Lines(text.clone()),
+            Value::Text(text) if lines || text.contains('\n') => Shown::Lines(text.clone()),
             Value::Text(text) => Shown::Plain(quote(text)),
             Value::List(items) => {
                 let items: Vec<String> = items.iter().map(|item| quote(item)).collect();
@@ -283,13 +291,15 @@ impl Line<'_> {
         }
     }
 
-    /// Writes `label = old -> new`; false when the two are the same (hidden).
+    /// Writes `label = old -> new`; false when the values are the same (hidden).
+    /// `changed` compares the values themselves: two sensitive ones print alike.
     fn entry(
         &self,
         out: &mut String,
         label: &str,
         old: Option<Shown>,
         new: Option<Shown>,
+        changed: bool,
         indent: usize,
     ) -> bool {
         let forces = if self.forces {
@@ -308,7 +318,7 @@ impl Line<'_> {
                 old.write(out, &paint("-"), label, indent, None);
                 true
             }
-            (Some(old), Some(new)) if old == new && !self.after.is_unknown(&self.path) => false,
+            (Some(_), Some(_)) if !changed && !self.after.is_unknown(&self.path) => false,
             (Some(Shown::Lines(old)), Some(Shown::Lines(new))) => {
                 Shown::Lines(new.clone()).write(out, &paint("~"), label, indent, Some(&old));
                 if !forces.is_empty() {
@@ -329,6 +339,11 @@ impl Line<'_> {
             }
         }
     }
+}
+
+/// Whether a value is text of more than one line.
+fn multi_line(value: &Value) -> bool {
+    matches!(value, Value::Text(text) if text.contains('\n'))
 }
 
 /// A printed value: one line, or a multi-line text printed as a heredoc.
@@ -617,5 +632,47 @@ Plan: 1 to add, 0 to change, 1 to destroy.
 Plan: 0 to add, 1 to change, 1 to destroy.
 "#;
         assert_eq!(render(&plan, Style::default()), expected);
+    }
+
+    #[test]
+    fn a_sensitive_value_that_changes_is_shown_changed_and_a_file_filled_line_by_line() {
+        let mut before = Attributes::default();
+        before.text("image", "yoyo-api:0123");
+        before
+            .values
+            .insert("secrets".into(), map(&[("jwt", ""), ("other", "same")]));
+        before.sensitive.insert(Path::key("secrets", "jwt"));
+        before.sensitive.insert(Path::key("secrets", "other"));
+        before
+            .values
+            .insert("files".into(), map(&[("/etc/users.json", "")]));
+        let mut after = before.clone();
+        after.values.insert(
+            "secrets".into(),
+            map(&[("jwt", "s3cret"), ("other", "same")]),
+        );
+        after
+            .values
+            .insert("files".into(), map(&[("/etc/users.json", "[\n  1\n]\n")]));
+        let plan = Plan {
+            changes: vec![change(
+                instance("service", "api", None),
+                Action::Update,
+                Some(before),
+                Some(after),
+                &[],
+            )],
+            ..Plan::default()
+        };
+        let text = render(&plan, Style::default());
+        assert!(
+            text.contains(
+                "      ~ secrets = {\n          ~ \"jwt\"   = (sensitive value) -> (sensitive value)\n            # (1 unchanged element hidden)\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("          + [\n"), "{text}");
+        assert!(text.contains("          +   1\n"), "{text}");
     }
 }
