@@ -2,7 +2,8 @@
 //! (`[project] backend = "swarm"`): moved there from one daemon, the customer flow through
 //! the router, `No changes.`, the loyalty workers scaled 3 → 5 → 2 in place, an env change
 //! rolled out with no request through the router failing, a service scaled by hand
-//! planned back, and destroy leaving no service, secret, config or network.
+//! planned back, a secret and a file taken off by hand put back, and destroy leaving no
+//! service, secret, config or network.
 //!
 //! The swarm is the running daemon's: made by the test if the daemon is in none (and left
 //! again when the test ends), used as it is otherwise (and never left). One test, because
@@ -84,7 +85,7 @@ fn the_platform_on_a_single_node_swarm() {
     platform.state_is_private(&ran);
     assert_eq!(platform.running_tasks("loyalty-worker"), 3);
     // The secret reaches the services as a file, never in their environment.
-    let env = platform.service_env("auth-api");
+    let env = platform.service("auth-api").env;
     assert!(
         env.contains_key("JWT_SECRET_FILE") && !env.contains_key("JWT_SECRET"),
         "{env:?}"
@@ -153,11 +154,48 @@ fn the_platform_on_a_single_node_swarm() {
         ));
     }
     clock.lap("rolling update", &ran);
-    let env = platform.service_env("transaction-api");
+    let env = platform.service("transaction-api").env;
     assert_eq!(env.get("SWARM_MARKER"), Some(&platform.project));
     let alice = platform.token("alice");
     platform.transact(&alice, StatusCode::OK);
     platform.wait_for_stamps(&alice, 2);
+
+    // Its secret and its users.json taken off by hand (and the update let through
+    // although the new task cannot start without them): planned back, and put back by a
+    // rolling update.
+    let service = format!("{}-auth-api", platform.project);
+    let before = platform.service("auth-api");
+    let (secrets, configs) = (before.secrets, before.configs);
+    platform.docker_cli(&[
+        "service",
+        "update",
+        "--detach",
+        "--update-failure-action",
+        "continue",
+        "--secret-rm",
+        &secrets[0],
+        "--config-rm",
+        &configs[0],
+        &service,
+    ]);
+    platform
+        .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("# service.auth-api will be updated in-place")
+        .stdout_has("the service was changed outside yoyoform")
+        .stdout_has("~ secrets")
+        .stdout_has("~ \"jwt\" = (sensitive value) -> (sensitive value)")
+        .stdout_has("~ files")
+        .stdout_has("\"username\": \"alice\"")
+        .stdout_has("Plan: 0 to add, 1 to change, 0 to destroy.");
+    let ran = platform
+        .yoyoform(Some(&copy), &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
+    clock.lap("secret and file taken off by hand, put back", &ran);
+    let after = platform.service("auth-api");
+    assert_eq!((after.secrets, after.configs), (secrets, configs));
+    platform.token("alice");
 
     // Scaled by hand: planned back.
     platform.scale_by_hand("loyalty-worker", 4);
@@ -208,19 +246,6 @@ fn set(document: &mut toml::Table, path: &[&str], value: toml::Value) {
 
 /// What only a swarm has: services, by name.
 impl Platform {
-    /// The service `<project>-<name>`'s declared environment.
-    fn service_env(&self, name: &str) -> std::collections::BTreeMap<String, String> {
-        let name = format!("{}-{name}", self.project);
-        self.runtime.block_on(async {
-            let docker = resources::Docker::connect().await.expect("Docker");
-            resources::swarm::service::inspect(&docker, &name)
-                .await
-                .expect("inspecting the service")
-                .unwrap_or_else(|| panic!("no service {name}"))
-                .env
-        })
-    }
-
     /// How many of the service's tasks run, once swarm has settled (within a bound).
     fn running_tasks(&self, name: &str) -> usize {
         let name = format!("{}-{name}", self.project);
@@ -251,18 +276,24 @@ impl Platform {
     /// would not: they lose the health check of a 20.10 daemon's spec on the way.)
     fn scale_by_hand(&self, name: &str, replicas: i64) {
         let name = format!("{}-{name}", self.project);
+        self.docker_cli(&[
+            "service",
+            "scale",
+            "--detach",
+            &format!("{name}={replicas}"),
+        ]);
+    }
+
+    /// Runs the Docker CLI, as a user changing things by hand would.
+    fn docker_cli(&self, args: &[&str]) {
         let output = std::process::Command::new("docker")
-            .args([
-                "service",
-                "scale",
-                "--detach",
-                &format!("{name}={replicas}"),
-            ])
+            .args(args)
             .output()
             .expect("running the docker CLI");
         assert!(
             output.status.success(),
-            "docker service scale {name}={replicas}: {}",
+            "docker {}: {}",
+            args.join(" "),
             String::from_utf8_lossy(&output.stderr)
         );
     }

@@ -59,7 +59,7 @@ fn the_platform_on_a_three_node_swarm() {
         "queue",
         "platform",
     ] {
-        let image = platform.service_image(name);
+        let image = platform.service(name).image;
         let registry = cluster.get("REGISTRY");
         if !image.starts_with(&format!("{registry}/")) {
             ran.fail(&format!("{name} runs {image}, not an image of {registry}"));
@@ -314,19 +314,6 @@ impl Token {
 
 /// What only a swarm has: services and where their tasks run.
 impl Platform {
-    /// The image the service `<project>-<name>` runs.
-    fn service_image(&self, name: &str) -> String {
-        let name = format!("{}-{name}", self.project);
-        self.runtime.block_on(async {
-            let docker = resources::Docker::connect().await.expect("Docker");
-            resources::swarm::service::inspect(&docker, &name)
-                .await
-                .expect("inspecting the service")
-                .unwrap_or_else(|| panic!("no service {name}"))
-                .image
-        })
-    }
-
     /// The nodes the service's running tasks are on, one entry a task.
     fn running_on(&self, name: &str) -> Vec<String> {
         let name = format!("{}-{name}", self.project);

@@ -257,6 +257,18 @@ impl Platform {
         }
     }
 
+    /// The swarm service `<project>-<name>`, as swarm has it.
+    pub fn service(&self, name: &str) -> resources::swarm::service::ServiceActual {
+        let name = format!("{}-{name}", self.project);
+        self.runtime.block_on(async {
+            let docker = resources::Docker::connect().await.expect("Docker");
+            resources::swarm::service::inspect(&docker, &name)
+                .await
+                .expect("inspecting the service")
+                .unwrap_or_else(|| panic!("no service {name}"))
+        })
+    }
+
     /// Panics with `why` and the router's last log lines, which name the upstream
     /// address each request went to and how it ended.
     pub fn http_failed(&self, why: &str) -> ! {

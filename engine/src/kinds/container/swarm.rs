@@ -102,6 +102,7 @@ impl SwarmService {
     async fn applied(
         &self,
         docker: &Docker,
+        work: &Work<'_>,
         planned: &Attributes,
         id: String,
     ) -> Result<Applied, Error> {
@@ -110,7 +111,7 @@ impl SwarmService {
             .ok_or_else(|| {
                 Error::Backend(format!("the service `{id}` went as soon as it was made"))
             })?;
-        let mut attributes = observed(planned, &actual);
+        let mut attributes = observed(work.project, work.instance, planned, &actual);
         attributes.text("id", id.clone());
         let mut ids = vec![id];
         ids.extend(self.hooks.owned(planned));
@@ -135,21 +136,21 @@ impl SwarmService {
 impl Driver for SwarmService {
     async fn read(
         &self,
-        _instance: &Instance,
-        _project: &str,
+        instance: &Instance,
+        project: &str,
         recorded: &Recorded,
     ) -> Result<Option<Attributes>, Error> {
         let docker = self.swarm.docker().await?;
         let id = recorded.ids.first().map_or("", String::as_str);
         let actual = resources::swarm::service::inspect(docker, id).await?;
-        Ok(actual.map(|actual| observed(&recorded.attributes, &actual)))
+        Ok(actual.map(|actual| observed(project, instance, &recorded.attributes, &actual)))
     }
 
     async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {
         let spec = self.prepare(work, planned).await?;
         let id = self.start(work, &spec).await?;
         let docker = self.swarm.docker().await?;
-        self.applied(docker, planned, id).await
+        self.applied(docker, work, planned, id).await
     }
 
     /// A rolling update: swarm replaces the tasks one at a time in the planned order and
@@ -169,13 +170,13 @@ impl Driver for SwarmService {
         resources::swarm::service::update(docker, &id, current.version, &spec).await?;
         self.converge(docker, &id).await?;
         release_unused(docker, work.project, &current, &spec).await?;
-        self.applied(docker, planned, id).await
+        self.applied(docker, work, planned, id).await
     }
 
     async fn import(
         &self,
         instance: &Instance,
-        _project: &str,
+        project: &str,
         id: &str,
         planned: &Attributes,
     ) -> Result<Option<Applied>, Error> {
@@ -184,7 +185,7 @@ impl Driver for SwarmService {
             return Ok(None);
         };
         check_import_name(instance, "service", planned, id, &actual.name)?;
-        let mut attributes = observed(planned, &actual);
+        let mut attributes = observed(project, instance, planned, &actual);
         attributes.text("id", &actual.id);
         let mut ids = vec![actual.id];
         ids.extend(self.hooks.owned(planned));
@@ -205,7 +206,7 @@ impl Driver for SwarmService {
         if let Some(found) = &found {
             if found.labels.get(hash) == work.labels.get(hash) {
                 self.converge(docker, id).await?;
-                return self.applied(docker, planned, id.to_owned()).await;
+                return self.applied(docker, work, planned, id.to_owned()).await;
             }
             remove(docker, work.project, id).await?;
         }
@@ -455,10 +456,50 @@ fn parse_port(mapping: &str) -> Result<(u16, u16), Error> {
 }
 
 /// The record with what swarm really has put in: the image, the values of the declared
-/// env keys, the replica count, the networks. Swarm's own additions (the image's env, a
+/// env keys, the replica count, the networks, the secrets and files mounted. Swarm's own additions (the image's env, a
 /// digest on the image) are not compared, so they never make a perpetual difference.
-fn observed(recorded: &Attributes, actual: &ServiceActual) -> Attributes {
+fn observed(
+    project: &str,
+    instance: &Instance,
+    recorded: &Attributes,
+    actual: &ServiceActual,
+) -> Attributes {
     let mut attributes = recorded.clone();
+    // So is a file's config, by its content: one not mounted reads as an empty file. (A
+    // binary file is recorded by its digest alone, which does not name its config: it is
+    // taken as mounted.)
+    if let Some(files) = recorded.get_map("files") {
+        let mounted = files
+            .iter()
+            .map(|(target, content)| {
+                let object =
+                    config_name(project, &instance.resource.name, target, content.as_bytes());
+                let binary = content.len() == 71 && content.starts_with("sha256:");
+                if binary || actual.configs.contains(&object) {
+                    (target.clone(), content.clone())
+                } else {
+                    (target.clone(), String::new())
+                }
+            })
+            .collect();
+        attributes.map("files", mounted);
+    }
+    // A secret is mounted under a name made of its value: one not mounted any more (taken
+    // off by hand, or swapped for another) reads as a value that differs, still sensitive.
+    if let Some(secrets) = recorded.get_map("secrets") {
+        let mounted = secrets
+            .iter()
+            .map(|(name, value)| {
+                let object = secret::object_name(project, name, value);
+                if actual.secrets.contains(&object) {
+                    (name.clone(), value.clone())
+                } else {
+                    (name.clone(), String::new())
+                }
+            })
+            .collect();
+        attributes.map("secrets", mounted);
+    }
     if attributes.get_text("image").is_some() {
         attributes.text("image", actual.image.clone());
     }
