@@ -132,6 +132,21 @@ impl Platform {
             .run()
     }
 
+    /// `destroy --auto-approve` on `file`; then nothing labelled with the project is left
+    /// (containers, networks, volumes, images, and services, secrets and configs on a
+    /// swarm manager).
+    pub fn destroy_leaves_nothing(&self, file: &Path) -> Ran {
+        let ran = self
+            .yoyoform(Some(file), &["destroy", "--auto-approve"])
+            .code(0)
+            .stdout_has("Destroy complete!");
+        let left = project::labelled(&self.project);
+        if !left.is_empty() {
+            ran.fail(&format!("destroy left {left:?}"));
+        }
+        ran
+    }
+
     /// The state file and its backup hold the JWT secret: only their owner may read them.
     pub fn state_is_private(&self, ran: &Ran) {
         let backup = self.state.with_extension("json.backup");
