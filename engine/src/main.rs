@@ -36,7 +36,7 @@ struct Cli {
     /// The state file [default: .yoyoform/<project>.state.json beside the env file].
     #[arg(long, global = true)]
     state: Option<PathBuf>,
-    /// No colours in the output.
+    /// No colours in the output (also NO_COLOR set to anything but empty).
     #[arg(long, global = true)]
     no_color: bool,
     /// The Docker daemon (a swarm's manager for `backend = "swarm"`), as the Docker CLI
@@ -100,9 +100,9 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         auto_approve: bool,
-        /// How many changes may run at once.
-        #[arg(long, default_value_t = 10)]
-        parallelism: usize,
+        /// How many changes may run at once (at least 1).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+        parallelism: u16,
     },
     /// Remove everything yoyoform made for this project.
     Destroy {
@@ -123,8 +123,18 @@ enum Command {
     },
     /// Print the outputs recorded by the last apply.
     Output {
-        /// Print only this output's value.
+        /// Print only this output's value (a sensitive one too).
         name: Option<String>,
+        /// As JSON: every output as `{"sensitive": .., "value": ..}` (a sensitive value
+        /// as null), or with NAME its value alone.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a completion script for SHELL, e.g. `yoyoform completions bash >
+    /// /etc/bash_completion.d/yoyoform`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -152,8 +162,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // NO_COLOR (no-color.org): any value but the empty one turns colours off.
+    let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let style = Style {
-        color: !cli.no_color && std::io::stdout().is_terminal(),
+        color: !no_color && std::io::stdout().is_terminal(),
     };
     match &cli.command {
         Command::Validate => {
@@ -285,7 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let applier = session.applier(Arc::new(print_event));
             finish_in_flight_on_interrupt(&applier);
-            let mut outcome = apply::apply(applier.clone(), &plan, *parallelism).await;
+            let mut outcome = apply::apply(applier.clone(), &plan, usize::from(*parallelism)).await;
             if exit_code(&outcome) == ExitCode::SUCCESS && !plan.is_empty() {
                 let repair = plan_file.is_none();
                 let show = |again: &plan::Plan| {
@@ -295,7 +307,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     print!("{}", plan::render(again, style));
                 };
                 session
-                    .settle(&applier, &mut outcome, repair, *parallelism, &show)
+                    .settle(
+                        &applier,
+                        &mut outcome,
+                        repair,
+                        usize::from(*parallelism),
+                        &show,
+                    )
                     .await?;
             }
             let outputs = applier.outputs();
@@ -347,16 +365,54 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Output { name } => {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "yoyoform", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Output { name, json } => {
             let config = load(&cli)?;
-            let state = state::read_unlocked(state_path(&config, cli.state.as_deref()))?;
+            let path = state_path(&config, cli.state.as_deref());
+            if !path.exists() {
+                bail!(
+                    "no state file at {}: nothing has been applied for the project `{}`; \
+                     `yoyoform apply` records the outputs",
+                    path.display(),
+                    config.project
+                );
+            }
+            let state = state::read_unlocked(&path)?;
             match name {
                 Some(name) => {
                     let output = state
                         .outputs
                         .get(name)
                         .ok_or_else(|| anyhow!("no output named `{name}` in the state file"))?;
-                    println!("{}", output.value);
+                    if *json {
+                        println!("{}", serde_json::Value::from(output.value.as_str()));
+                    } else {
+                        println!("{}", output.value);
+                    }
+                }
+                None if *json => {
+                    let outputs: serde_json::Map<String, serde_json::Value> = state
+                        .outputs
+                        .iter()
+                        .map(|(name, output)| {
+                            let value = if output.sensitive {
+                                serde_json::Value::Null
+                            } else {
+                                output.value.as_str().into()
+                            };
+                            let entry = serde_json::json!({
+                                "sensitive": output.sensitive,
+                                "value": value,
+                            });
+                            (name.clone(), entry)
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&outputs)?);
                 }
                 None => {
                     let outputs = state

@@ -338,3 +338,133 @@ fn a_plan_against_the_state_alone_and_without_its_lock() {
     drop(held);
     assert_eq!(fs::read(&state).unwrap(), before, "nothing was written");
 }
+
+/// `output`: nothing applied is an error that says so; the recorded outputs as text, as
+/// JSON (a sensitive value as null), one by name (a sensitive one too), and one by name
+/// as a JSON string.
+#[test]
+fn outputs_from_the_state_as_text_and_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!("{PROJECT}[secret.key]\n"),
+    )
+    .unwrap();
+    let output = |args: &[&str]| {
+        Yoyoform::new(dir.path())
+            .args(["--no-color", "output"])
+            .args(args)
+            .run()
+    };
+    output(&[]).code(1).stderr_is(
+        "Error: no state file at ./.yoyoform/demo.state.json: nothing has been applied for \
+         the project `demo`; `yoyoform apply` records the outputs\n",
+    );
+
+    let recorded = serde_json::json!({
+        "version": 1, "serial": 1, "lineage": "0a1b2c3d", "yoyoform_version": "0.1.0",
+        "resources": {},
+        "outputs": {
+            "url": { "value": "http://127.0.0.1:8080" },
+            "key": { "value": "s3cret \"quoted\"", "sensitive": true }
+        }
+    });
+    fs::create_dir(dir.path().join(".yoyoform")).unwrap();
+    fs::write(
+        dir.path().join(".yoyoform/demo.state.json"),
+        serde_json::to_vec_pretty(&recorded).unwrap(),
+    )
+    .unwrap();
+    let ran = output(&[]).code(0).stderr_is("");
+    assert_eq!(
+        ran.stdout, "  key = (sensitive value)\n  url = \"http://127.0.0.1:8080\"\n",
+        "{ran}"
+    );
+    let ran = output(&["--json"]).code(0).stderr_is("");
+    assert_eq!(
+        ran.stdout,
+        "{\n  \"key\": {\n    \"sensitive\": true,\n    \"value\": null\n  },\n  \"url\": {\n    \
+         \"sensitive\": false,\n    \"value\": \"http://127.0.0.1:8080\"\n  }\n}\n",
+        "{ran}"
+    );
+    let ran = output(&["key"]).code(0);
+    assert_eq!(ran.stdout, "s3cret \"quoted\"\n", "{ran}");
+    let ran = output(&["key", "--json"]).code(0);
+    assert_eq!(ran.stdout, "\"s3cret \\\"quoted\\\"\"\n", "{ran}");
+    output(&["nope"])
+        .code(1)
+        .stderr_is("Error: no output named `nope` in the state file\n");
+}
+
+/// `--parallelism 0` is refused by the argument parser (exit 2, as every usage error),
+/// before anything is read.
+#[test]
+fn parallelism_is_at_least_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    Yoyoform::new(dir.path())
+        .args(["apply", "--parallelism", "0"])
+        .run()
+        .code(2)
+        .stderr_is(
+            "error: invalid value '0' for '--parallelism <PARALLELISM>': 0 is not in 1..=65535\n\n\
+             For more information, try '--help'.\n",
+        );
+}
+
+/// Colours only on a terminal, and not there when NO_COLOR is set to anything but empty
+/// (no-color.org): a plan run on a pseudo-terminal (`script`) with and without it.
+#[test]
+fn no_color_turns_the_colours_of_a_terminal_off() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!("{PROJECT}[secret.key]\n"),
+    )
+    .unwrap();
+    let binary = env!("CARGO_BIN_EXE_yoyoform");
+    let on_terminal = |no_color: Option<&str>| {
+        let mut command = std::process::Command::new("script");
+        command
+            .args([
+                "-qec",
+                &format!("{binary} plan --refresh=false"),
+                "/dev/null",
+            ])
+            .current_dir(dir.path())
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().expect("running script(1)");
+        assert!(output.status.success(), "{output:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.contains("secret.key will be created"), "{text}");
+        text.contains("\x1b[")
+    };
+    assert!(on_terminal(None), "a terminal gets colours");
+    assert!(on_terminal(Some("")), "an empty NO_COLOR is unset");
+    assert!(!on_terminal(Some("1")), "NO_COLOR=1 turns them off");
+}
+
+/// `completions SHELL` prints clap's completion script, naming the commands.
+#[test]
+fn completions_for_each_shell() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (shell, marker) in [
+        ("bash", "complete -F _yoyoform"),
+        ("zsh", "#compdef yoyoform"),
+        ("fish", "complete -c yoyoform"),
+    ] {
+        let ran = Yoyoform::new(dir.path())
+            .args(["completions", shell])
+            .run()
+            .code(0)
+            .stderr_is("")
+            .stdout_has(marker);
+        for command in ["plan", "apply", "destroy", "import", "output"] {
+            if !ran.stdout.contains(command) {
+                ran.fail(&format!("the {shell} script does not name `{command}`"));
+            }
+        }
+    }
+}
