@@ -468,3 +468,39 @@ fn completions_for_each_shell() {
         }
     }
 }
+
+/// Docker unreachable: one line naming the address tried, the cause once, and what to
+/// check; for a socket, over TCP and with --host (which wins over DOCKER_HOST).
+#[test]
+fn an_unreachable_daemon_is_one_line_with_the_address_and_the_cause() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!("{PROJECT}[network.net]\n"),
+    )
+    .unwrap();
+    let check = "check that the daemon runs and that --host or DOCKER_HOST names it";
+    for (docker_host, host, cause) in [
+        (
+            "unix:///nonexistent/docker.sock",
+            None,
+            "Socket not found: /nonexistent/docker.sock",
+        ),
+        (
+            "unix:///nonexistent/docker.sock",
+            Some("tcp://127.0.0.1:1"),
+            "Connection refused (os error 111)",
+        ),
+    ] {
+        let mut yoyoform = Yoyoform::new(dir.path())
+            .args(["--no-color", "plan"])
+            .env("DOCKER_HOST", docker_host);
+        if let Some(host) = host {
+            yoyoform = yoyoform.args(["--host", host]);
+        }
+        let address = host.unwrap_or(docker_host);
+        yoyoform.run().code(1).stderr_is(&format!(
+            "Error: cannot connect to the Docker daemon at `{address}`: {cause}; {check}\n"
+        ));
+    }
+}

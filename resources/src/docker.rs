@@ -29,9 +29,15 @@ impl Docker {
     /// and step down to it when it is older. This request also proves the daemon is there:
     /// an unreachable daemon gives [`Error::Connect`] here, not on the first real call.
     pub async fn connect_to(host: &str) -> Result<Docker> {
-        let connect_error = |source| Error::Connect {
-            host: host.to_owned(),
-            source,
+        let connect_error = |error: bollard::errors::Error| {
+            let mut cause: &dyn std::error::Error = &error;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            Error::Connect {
+                host: host.to_owned(),
+                cause: cause.to_string(),
+            }
         };
         let client = bollard::Docker::connect_with_host(host).map_err(connect_error)?;
         let client = client.negotiate_version().await.map_err(connect_error)?;

@@ -8,13 +8,16 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The daemon could not be reached (socket missing, permission denied, not running).
-    #[error("cannot connect to the Docker daemon at `{host}`: {source} (is Docker running?)")]
+    /// One line: the root cause only, not the layers of HTTP client that carried it.
+    #[error(
+        "cannot connect to the Docker daemon at `{host}`: {cause}; check that the daemon runs and that --host or DOCKER_HOST names it"
+    )]
     Connect {
         /// Where we tried to connect.
         host: String,
-        /// What bollard reported.
-        #[source]
-        source: bollard::errors::Error,
+        /// The innermost error bollard's chain holds, e.g. `Connection refused (os error
+        /// 111)`.
+        cause: String,
     },
     /// A Docker API call about one object failed.
     #[error("{action} {kind} `{object}`: {source}")]

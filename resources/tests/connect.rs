@@ -9,10 +9,14 @@ async fn an_unreachable_daemon_is_a_clear_error() {
     unsafe { std::env::set_var("DOCKER_HOST", &host) };
     let error = resources::Docker::connect().await.unwrap_err();
     assert!(matches!(error, resources::Error::Connect { .. }), "{error}");
-    let message = error.to_string();
-    assert!(
-        message.starts_with(&format!("cannot connect to the Docker daemon at `{host}`")),
-        "{message}"
+    // One line: the address, the cause once, and what to check.
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "cannot connect to the Docker daemon at `{host}`: Socket not found: {}; check \
+             that the daemon runs and that --host or DOCKER_HOST names it",
+            socket.display()
+        )
     );
-    assert!(message.ends_with("(is Docker running?)"), "{message}");
+    assert!(std::error::Error::source(&error).is_none());
 }
