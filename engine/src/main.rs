@@ -51,7 +51,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check env.toml without touching Docker or the state file.
-    Validate,
+    Validate {
+        /// Print the result as JSON (Terraform's shape: `valid`, `error_count`,
+        /// `diagnostics` with `summary`, `detail` and `range`); exit 1 when invalid.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what apply would change. Reads Docker; changes nothing.
     Plan {
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
@@ -168,10 +173,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         color: !no_color && std::io::stdout().is_terminal(),
     };
     match &cli.command {
-        Command::Validate => {
+        Command::Validate { json: false } => {
             load(&cli)?;
             println!("Success! The configuration is valid.");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { json: true } => {
+            let valid = InvalidConfig(config::Diagnostics::new(cli.file.clone(), Vec::new()));
+            let (document, code) = match load(&cli) {
+                Ok(_) => (valid.to_json(), ExitCode::SUCCESS),
+                Err(error) => match error.downcast_ref::<InvalidConfig>() {
+                    Some(invalid) => (invalid.to_json(), ExitCode::FAILURE),
+                    None => return Err(error),
+                },
+            };
+            println!("{}", serde_json::to_string_pretty(&document)?);
+            Ok(code)
         }
         Command::Plan {
             base: Some(base),
@@ -454,18 +471,53 @@ fn load_from(cli: &Cli, tree: Arc<dyn Source>, revision: Option<&str>) -> anyhow
             None => cli.file.display().to_string(),
         };
         diagnostics.path = PathBuf::from(&file);
-        let count = diagnostics.len();
-        let plural = if count == 1 { "" } else { "s" };
-        anyhow::Error::new(InvalidConfig(format!(
-            "{diagnostics}\n{count} problem{plural} in `{file}`; nothing was changed"
-        )))
+        anyhow::Error::new(InvalidConfig(diagnostics))
     })
 }
 
-/// env.toml's problems, rendered: printed without the `Error: ` prefix.
+/// env.toml's problems: printed without the `Error: ` prefix, or as `validate --json`.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct InvalidConfig(String);
+#[error(
+    "{0}\n{count} problem{plural} in `{file}`; nothing was changed",
+    count = .0.len(),
+    plural = if .0.len() == 1 { "" } else { "s" },
+    file = .0.path.display()
+)]
+struct InvalidConfig(config::Diagnostics);
+
+impl InvalidConfig {
+    /// `validate --json`'s document, in the shape of Terraform's: each problem's summary,
+    /// its help as the detail, and where it starts (no range when it is at no one place).
+    fn to_json(&self) -> serde_json::Value {
+        let file = self.0.path.display().to_string();
+        let diagnostics: Vec<serde_json::Value> = self
+            .0
+            .iter()
+            .map(|diagnostic| {
+                let mut entry = serde_json::json!({
+                    "severity": "error",
+                    "summary": diagnostic.message,
+                    "detail": diagnostic.help.clone().unwrap_or_default(),
+                });
+                let location = diagnostic.location;
+                if location.line > 0 {
+                    entry["range"] = serde_json::json!({
+                        "filename": file,
+                        "start": { "line": location.line, "column": location.column },
+                    });
+                }
+                entry
+            })
+            .collect();
+        serde_json::json!({
+            "format_version": "1.0",
+            "valid": diagnostics.is_empty(),
+            "error_count": diagnostics.len(),
+            "warning_count": 0,
+            "diagnostics": diagnostics,
+        })
+    }
+}
 
 /// Loads env.toml and opens the command's session on the project's backends.
 async fn open(cli: &Cli, operation: &str, reading: Reading) -> anyhow::Result<Session> {

@@ -504,3 +504,63 @@ fn an_unreachable_daemon_is_one_line_with_the_address_and_the_cause() {
         ));
     }
 }
+
+/// `validate --json`: for each broken file the same problems as the text, as Terraform's
+/// document (exit 1, nothing on stderr, nothing left behind); the repository's env.toml is
+/// valid (exit 0).
+#[test]
+fn validate_json_carries_the_problems_of_the_text() {
+    for (case, body, expected) in BROKEN {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::write(dir.path().join("env.toml"), format!("{PROJECT}{body}")).unwrap();
+        let ran = Yoyoform::new(dir.path())
+            .args(["validate", "--json"])
+            .run()
+            .code(1)
+            .stderr_is("");
+        let document: serde_json::Value = serde_json::from_str(&ran.stdout)
+            .unwrap_or_else(|error| ran.fail(&format!("case `{case}`: not JSON: {error}")));
+        assert_eq!(document["format_version"], "1.0");
+        assert_eq!(document["valid"], false, "case `{case}`");
+        let diagnostics = document["diagnostics"].as_array().expect("diagnostics");
+        assert_eq!(document["error_count"], diagnostics.len(), "case `{case}`");
+        // Written back in the text's form, they are the text.
+        let mut text: Vec<String> = diagnostics
+            .iter()
+            .map(|diagnostic| {
+                assert_eq!(diagnostic["severity"], "error");
+                let range = &diagnostic["range"];
+                let mut line = format!(
+                    "{}:{}:{}: error: {}",
+                    range["filename"].as_str().unwrap(),
+                    range["start"]["line"],
+                    range["start"]["column"],
+                    diagnostic["summary"].as_str().unwrap()
+                );
+                let detail = diagnostic["detail"].as_str().unwrap();
+                if !detail.is_empty() {
+                    line.push_str(&format!("\n  help: {detail}"));
+                }
+                line
+            })
+            .collect();
+        let plural = if diagnostics.len() == 1 { "" } else { "s" };
+        text.push(format!(
+            "{} problem{plural} in `env.toml`; nothing was changed\n",
+            diagnostics.len()
+        ));
+        assert_eq!(text.join("\n"), *expected, "case `{case}`");
+        assert_eq!(folder_entries(dir.path()), ["env.toml"], "case `{case}`");
+    }
+    let ran = Yoyoform::new(REPOSITORY)
+        .args(["validate", "--json"])
+        .run()
+        .code(0)
+        .stderr_is("");
+    let document: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(
+        (&document["valid"], &document["error_count"]),
+        (&true.into(), &0.into()),
+        "{ran}"
+    );
+}
