@@ -226,6 +226,44 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// The graph in Graphviz's DOT, nodes named by their addresses, in [`order`](Self::order),
+    /// each edge from a resource to what it depends on (as Terraform draws it), every
+    /// duplicate reference one edge. Written from the sorted accessors rather than
+    /// petgraph's `Dot`, whose numeric node ids and duplicate edges would make two runs'
+    /// pictures hard to compare in review.
+    pub fn dot(&self) -> String {
+        let mut text = String::from("digraph yoyoform {\n  rankdir = \"RL\";\n");
+        for address in self.order() {
+            text.push_str(&format!("  \"{address}\";\n"));
+        }
+        for address in self.order() {
+            for dependency in self.dependencies(address) {
+                text.push_str(&format!("  \"{address}\" -> \"{dependency}\";\n"));
+            }
+        }
+        text.push_str("}\n");
+        text
+    }
+
+    /// The graph as JSON: every resource in [`order`](Self::order) with what it depends on.
+    pub fn to_json(&self) -> serde_json::Value {
+        let resources: Vec<serde_json::Value> = self
+            .order()
+            .into_iter()
+            .map(|address| {
+                let depends_on: Vec<String> = self
+                    .dependencies(address)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                serde_json::json!({ "address": address.to_string(), "depends_on": depends_on })
+            })
+            .collect();
+        serde_json::json!({ "resources": resources })
+    }
+}
+
 impl fmt::Display for Graph {
     /// One line per address in order, with what it depends on: `service.a <- network.n`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

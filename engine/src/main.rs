@@ -135,6 +135,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the dependency graph of env.toml's resources: DOT for Graphviz (`yoyoform
+    /// graph | dot -Tsvg > graph.svg`), or JSON. Reads neither Docker nor the state.
+    Graph {
+        /// dot (an edge from each resource to what it depends on) or json.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
     /// Print a completion script for SHELL, e.g. `yoyoform completions bash >
     /// /etc/bash_completion.d/yoyoform`.
     Completions {
@@ -382,6 +389,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Graph { format } => {
+            let config = load(&cli)?;
+            // A cycle was reported by the loader already.
+            let graph = engine::graph::Graph::build(&config)?;
+            match format {
+                GraphFormat::Dot => print!("{}", graph.dot()),
+                GraphFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&graph.to_json())?)
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut command = Cli::command();
@@ -525,6 +544,15 @@ async fn open(cli: &Cli, operation: &str, reading: Reading) -> anyhow::Result<Se
     let path = state_path(&config, cli.state.as_deref());
     let backend = Arc::new(Routing::on_daemon(&config, cli.host.clone()));
     Ok(Session::open(config, &path, operation, backend, reading).await?)
+}
+
+/// How `graph` prints the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GraphFormat {
+    /// Graphviz's DOT.
+    Dot,
+    /// `{"resources": [{"address", "depends_on"}]}`, dependencies first.
+    Json,
 }
 
 /// How a plan is printed.

@@ -564,3 +564,48 @@ fn validate_json_carries_the_problems_of_the_text() {
         "{ran}"
     );
 }
+
+/// `graph`: env.toml's dependency graph as DOT (an edge from each resource to what it
+/// depends on; a resource referred to twice is one edge) and as JSON, dependencies first;
+/// a cycle is env.toml's problem, reported as by every command.
+#[test]
+fn graph_prints_the_dependencies_as_dot_and_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!(
+            "{PROJECT}[secret.key]\n\n[network.net]\n\n\
+             [service.api]\nimage = \"x\"\nnetwork = \"network.net\"\n\
+             env = {{ A = \"${{secret.key.value}}\", B = \"${{secret.key.value}}\" }}\n\n\
+             [service.web]\nimage = \"x\"\ndepends_on = [\"service.api\"]\n"
+        ),
+    )
+    .unwrap();
+    let graph = |args: &[&str]| Yoyoform::new(dir.path()).args(["graph"]).args(args).run();
+    let ran = graph(&[]).code(0).stderr_is("");
+    assert_eq!(
+        ran.stdout,
+        "digraph yoyoform {\n  rankdir = \"RL\";\n  \"network.net\";\n  \"secret.key\";\n  \
+         \"service.api\";\n  \"service.web\";\n  \"service.api\" -> \"network.net\";\n  \
+         \"service.api\" -> \"secret.key\";\n  \"service.web\" -> \"service.api\";\n}\n",
+        "{ran}"
+    );
+    let ran = graph(&["--format", "json"]).code(0).stderr_is("");
+    let document: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(
+        document,
+        serde_json::json!({ "resources": [
+            { "address": "network.net", "depends_on": [] },
+            { "address": "secret.key", "depends_on": [] },
+            { "address": "service.api", "depends_on": ["network.net", "secret.key"] },
+            { "address": "service.web", "depends_on": ["service.api"] },
+        ]}),
+        "{ran}"
+    );
+    let (_, body, expected) = BROKEN
+        .iter()
+        .find(|(case, ..)| case.contains("need each other"))
+        .expect("the cycle case");
+    fs::write(dir.path().join("env.toml"), format!("{PROJECT}{body}")).unwrap();
+    graph(&[]).code(1).stderr_is(expected);
+}
