@@ -23,5 +23,6 @@ pub mod refresh;
 pub mod resolve;
 pub mod review;
 pub mod session;
+pub mod state_edit;
 
 pub use error::{Error, Result};

@@ -17,6 +17,7 @@ use engine::config::model::Config;
 use engine::config::{self, Overrides};
 use engine::plan::{self, Action, OutputChange, SavedPlan, Style};
 use engine::session::{Reading, Session, state_path};
+use engine::state_edit;
 use resources::source::{Disk, Git, Source};
 
 /// Declare the Yoyo platform's development environment in env.toml; plan, apply and
@@ -134,6 +135,11 @@ enum Command {
         /// as null), or with NAME its value alone.
         #[arg(long)]
         json: bool,
+    },
+    /// Read or change the state file by hand: list, show, rm (forget), mv (rename).
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
     },
     /// Print the dependency graph of env.toml's resources: DOT for Graphviz (`yoyoform
     /// graph | dot -Tsvg > graph.svg`), or JSON. Reads neither Docker nor the state.
@@ -389,6 +395,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::State { command } => {
+            let config = load(&cli)?;
+            let path = state_path(&config, cli.state.as_deref());
+            match command {
+                StateCommand::List => {
+                    for address in state::read_unlocked(&path)?.resources.keys() {
+                        println!("{address}");
+                    }
+                }
+                StateCommand::Show { address } => {
+                    let state = state::read_unlocked(&path)?;
+                    for (i, recorded) in state_edit::matching(&state, address)?.iter().enumerate() {
+                        if i > 0 {
+                            println!();
+                        }
+                        print!("{}", plan::render_recorded(&state.resources[recorded]));
+                    }
+                }
+                StateCommand::Rm { address } => {
+                    let locked = state::open(&path, "state rm")?;
+                    for gone in state_edit::remove(&locked, address)? {
+                        println!("Removed {gone}");
+                    }
+                    println!("Its objects were left as they are; yoyoform no longer manages them.");
+                }
+                StateCommand::Mv { from, to } => {
+                    let locked = state::open(&path, "state mv")?;
+                    for (from, to) in state_edit::rename(&locked, from, to)? {
+                        println!("Moved {from} to {to}");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Graph { format } => {
             let config = load(&cli)?;
             // A cycle was reported by the loader already.
@@ -544,6 +584,31 @@ async fn open(cli: &Cli, operation: &str, reading: Reading) -> anyhow::Result<Se
     let path = state_path(&config, cli.state.as_deref());
     let backend = Arc::new(Routing::on_daemon(&config, cli.host.clone()));
     Ok(Session::open(config, &path, operation, backend, reading).await?)
+}
+
+/// `yoyoform state ...`: the state file by hand; no backend is touched.
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// Print every instance the state records, one address a line.
+    List,
+    /// Print what the state records of ADDRESS (sensitive values hidden).
+    Show {
+        /// An instance (`service.web[1]`) or a resource (all its instances).
+        address: String,
+    },
+    /// Forget ADDRESS without deleting what it made: its objects stay, no longer managed.
+    Rm {
+        /// An instance (`service.web[1]`) or a resource (all its instances).
+        address: String,
+    },
+    /// Record FROM under the address TO (a resource renamed in env.toml), without
+    /// recreating anything.
+    Mv {
+        /// The recorded instance or resource.
+        from: String,
+        /// Its new address, of the same kind.
+        to: String,
+    },
 }
 
 /// How `graph` prints the graph.

@@ -609,3 +609,83 @@ fn graph_prints_the_dependencies_as_dot_and_json() {
     fs::write(dir.path().join("env.toml"), format!("{PROJECT}{body}")).unwrap();
     graph(&[]).code(1).stderr_is(expected);
 }
+
+/// `state list`, `state show`, `state mv` (a resource renamed in env.toml, then a plan
+/// with no changes) and `state rm` (forgotten, then a plan without it has no changes),
+/// with their refusals; applied for real (secrets: nothing is made on Docker).
+#[test]
+fn state_commands_list_show_move_and_forget() {
+    let project = project::unique("cli-state");
+    let _sweep = Sweep(project.clone());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write =
+        |body: &str| fs::write(dir.path().join("env.toml"), format!("{PROJECT}{body}")).unwrap();
+    let run = |args: &[&str]| {
+        Yoyoform::new(dir.path())
+            .args(["--no-color", "--project", &project])
+            .args(args)
+            .run()
+    };
+    write("[secret.key]\nlength = 16\n\n[secret.other]\n");
+    run(&["apply", "--auto-approve"]).code(0);
+
+    let ran = run(&["state", "list"]).code(0).stderr_is("");
+    assert_eq!(ran.stdout, "secret.key\nsecret.other\n", "{ran}");
+    let ran = run(&["state", "show", "secret.key"]).code(0).stderr_is("");
+    assert_eq!(
+        ran.stdout,
+        "# secret.key: a secret on the docker backend, ids []\nsecret.key {\n    \
+         length = \"16\"\n    value  = (sensitive value)\n}\n",
+        "{ran}"
+    );
+    let value = |address: &str| {
+        let path = dir.path().join(format!(".yoyoform/{project}.state.json"));
+        let state: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+        state["resources"][address]["attributes"]["value"].clone()
+    };
+    let key = value("secret.key");
+    assert!(
+        !ran.stdout.contains(key.as_str().unwrap()),
+        "the value is hidden"
+    );
+
+    // Renamed in env.toml: a replacement, unless the state follows.
+    write("[secret.token]\nlength = 16\n\n[secret.other]\n");
+    run(&["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("Plan: 1 to add, 0 to change, 1 to destroy.");
+    run(&["state", "mv", "secret.key", "secret.tokn"])
+        .code(0)
+        .stdout_has("Moved secret.key to secret.tokn");
+    run(&["state", "mv", "secret.tokn", "secret.other"])
+        .code(1)
+        .stderr_is(
+            "Error: the state already has `secret.other`; `state rm` it first, or move to \
+             another address\n",
+        );
+    run(&["state", "mv", "secret.tokn", "secret.token"]).code(0);
+    run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+    assert_eq!(
+        value("secret.token"),
+        key,
+        "the same secret, under its new name"
+    );
+
+    // Forgotten: no longer planned for removal once env.toml drops it.
+    run(&["state", "rm", "secret.othr"]).code(1).stderr_is(
+        "Error: the state has no instance `secret.othr`; did you mean `secret.other`?\n",
+    );
+    let ran = run(&["state", "rm", "secret.other"]).code(0).stderr_is("");
+    assert_eq!(
+        ran.stdout,
+        "Removed secret.other\nIts objects were left as they are; yoyoform no longer manages them.\n"
+    );
+    write("[secret.token]\nlength = 16\n");
+    run(&["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("No changes.");
+    let ran = run(&["state", "list"]).code(0);
+    assert_eq!(ran.stdout, "secret.token\n", "{ran}");
+}

@@ -10,5 +10,5 @@ mod saved;
 pub use build::{Actual, Planner, build, changed_paths, destroy};
 pub use markdown::markdown;
 pub use model::{Action, Change, Instance, OutputChange, Plan};
-pub use render::{Style, change_text, render, render_outputs};
+pub use render::{Style, change_text, render, render_outputs, render_recorded};
 pub use saved::{SavedPlan, SavedPlanError};

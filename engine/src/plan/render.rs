@@ -84,6 +84,65 @@ pub fn render_outputs(outputs: &BTreeMap<String, OutputChange>) -> String {
     out
 }
 
+/// What the state records of one instance, as `state show` prints it: a header with its
+/// kind, backend and ids, then its attributes in the plan's notation, sensitive values
+/// hidden.
+pub fn render_recorded(recorded: &state::ResourceState) -> String {
+    let mut out = String::new();
+    let backend = recorded.backend.as_deref().unwrap_or("docker");
+    let _ = writeln!(
+        out,
+        "# {}: a {} on the {backend} backend, ids [{}]{}",
+        recorded.address,
+        recorded.kind,
+        recorded.docker_ids.join(", "),
+        if recorded.tainted {
+            ", tainted (made anew by the next apply)"
+        } else {
+            ""
+        }
+    );
+    let attributes = Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes);
+    let _ = writeln!(out, "{} {{", recorded.address);
+    let width = attributes.values.keys().map(String::len).max().unwrap_or(0);
+    for (name, value) in &attributes.values {
+        let shown = |path: &Path, text: &str| {
+            if attributes.is_sensitive(path) {
+                "(sensitive value)".to_owned()
+            } else {
+                quote(text)
+            }
+        };
+        let path = Path::attribute(name);
+        match value {
+            Value::Map(map) if !attributes.is_sensitive(&path) => {
+                let _ = writeln!(out, "    {name:width$} = {{");
+                let key_width = map.keys().map(|key| key.len() + 2).max().unwrap_or(0);
+                for (key, text) in map {
+                    let shown = shown(&Path::key(name, key), text);
+                    let _ = writeln!(out, "        {:key_width$} = {shown}", quote(key));
+                }
+                out.push_str("    }\n");
+            }
+            Value::Map(_) => {
+                let _ = writeln!(out, "    {name:width$} = (sensitive value)");
+            }
+            Value::List(items) if !attributes.is_sensitive(&path) => {
+                let items: Vec<String> = items.iter().map(|item| quote(item)).collect();
+                let _ = writeln!(out, "    {name:width$} = [{}]", items.join(", "));
+            }
+            Value::List(_) => {
+                let _ = writeln!(out, "    {name:width$} = (sensitive value)");
+            }
+            Value::Text(text) => {
+                let _ = writeln!(out, "    {name:width$} = {}", shown(&path, text));
+            }
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
 /// One change as `plan` prints it: its header lines and its attributes block.
 pub fn change_text(change: &Change, style: Style) -> String {
     let mut out = String::new();
