@@ -34,6 +34,10 @@ struct Cli {
     /// Set a variable, NAME=VALUE (also YOYOFORM_VAR_NAME=VALUE). Repeatable.
     #[arg(long = "var", global = true, value_name = "NAME=VALUE")]
     vars: Vec<String>,
+    /// Set variables from a TOML file of `name = value` lines. Repeatable; --var beats it,
+    /// it beats YOYOFORM_VAR_* from the environment and from `.env` beside env.toml.
+    #[arg(long = "var-file", global = true, value_name = "FILE")]
+    var_files: Vec<PathBuf>,
     /// The state file [default: .yoyoform/<project>.state.json beside the env file].
     #[arg(long, global = true)]
     state: Option<PathBuf>,
@@ -520,7 +524,16 @@ fn load(cli: &Cli) -> anyhow::Result<Config> {
 fn load_from(cli: &Cli, tree: Arc<dyn Source>, revision: Option<&str>) -> anyhow::Result<Config> {
     let mut overrides = Overrides::new();
     overrides.project = cli.project.clone();
+    // `.env` is the work tree's, a local setting like the environment: a review reads the
+    // same one for both of its sides.
+    let folder = cli.file.parent().unwrap_or(std::path::Path::new(""));
+    overrides.add_dotenv(&folder.join(".env"))?;
     overrides.add_environment(std::env::vars());
+    for path in &cli.var_files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| anyhow!("cannot read the var file `{}`: {error}", path.display()))?;
+        overrides.add_var_file(path, &text)?;
+    }
     for argument in &cli.vars {
         overrides.add_flag(argument)?;
     }

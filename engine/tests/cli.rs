@@ -689,3 +689,73 @@ fn state_commands_list_show_move_and_forget() {
     let ran = run(&["state", "list"]).code(0);
     assert_eq!(ran.stdout, "secret.token\n", "{ran}");
 }
+
+/// A variable's value, weakest first: its default, `.env` beside env.toml, the
+/// environment, `--var-file` (TOML), `--var`; a bad var file names itself and the problem.
+#[test]
+fn variables_from_dotenv_var_files_the_environment_and_flags() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!(
+            "{PROJECT}[variable.a]\ndefault = \"default\"\n\n[variable.b]\ndefault = \"default\"\n\n\
+             [variable.c]\ndefault = \"default\"\n\n[variable.d]\ndefault = 1\n\n\
+             [variable.e]\ndefault = \"default\"\n\n\
+             [output.all]\nvalue = \"${{var.a}} ${{var.b}} ${{var.c}} ${{var.d}} ${{var.e}}\"\n"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join(".env"),
+        "# Compose's keys are left alone\nCOMPOSE_PROJECT_NAME=x\n\
+         YOYOFORM_VAR_b=dotenv\nYOYOFORM_VAR_c=dotenv\nYOYOFORM_VAR_d=\"2\"\nYOYOFORM_VAR_e=dotenv\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("vars.toml"), "d = 3\ne = \"file\"\n").unwrap();
+    let outputs = |args: &[&str]| {
+        let ran = Yoyoform::new(dir.path())
+            .args(["plan", "--refresh=false", "--json"])
+            .args(args)
+            .env("YOYOFORM_VAR_c", "environment")
+            .env("YOYOFORM_VAR_e", "environment")
+            .run()
+            .code(0);
+        let plan: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+        plan["outputs"]["all"]["value"]
+            .as_str()
+            .unwrap_or_else(|| ran.fail("no output"))
+            .to_owned()
+    };
+    assert_eq!(outputs(&[]), "default dotenv environment 2 environment");
+    assert_eq!(
+        outputs(&["--var-file", "vars.toml"]),
+        "default dotenv environment 3 file"
+    );
+    assert_eq!(
+        outputs(&[
+            "--var-file",
+            "vars.toml",
+            "--var",
+            "e=flag",
+            "--var",
+            "a=flag"
+        ]),
+        "flag dotenv environment 3 flag"
+    );
+
+    fs::write(dir.path().join("bad.toml"), "d = [1, 2]\n").unwrap();
+    Yoyoform::new(dir.path())
+        .args(["validate", "--var-file", "bad.toml"])
+        .run()
+        .code(1)
+        .stderr_is(
+            "Error: `bad.toml`: `d` must be a string, a number or a boolean, found an array\n",
+        );
+    Yoyoform::new(dir.path())
+        .args(["validate", "--var-file", "missing.toml"])
+        .run()
+        .code(1)
+        .stderr_is(
+            "Error: cannot read the var file `missing.toml`: No such file or directory (os error 2)\n",
+        );
+}

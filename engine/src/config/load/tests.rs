@@ -664,6 +664,7 @@ fn overridden(values: &[(&str, &str, Origin)]) -> Result<Config, String> {
             Origin::Environment => {
                 overrides.add_environment([(format!("YOYOFORM_VAR_{name}"), (*value).to_owned())])
             }
+            Origin::DotEnv(_) | Origin::VarFile(_) => unreachable!("the cases give neither"),
         }
     }
     load_with(ROUTER, &overrides)
