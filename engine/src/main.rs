@@ -49,6 +49,10 @@ struct Cli {
     /// DOCKER_CERT_PATH), ssh://USER@HOST [default: DOCKER_HOST, else the local socket].
     #[arg(short = 'H', long, global = true, value_name = "DAEMON")]
     host: Option<String>,
+    /// How long to wait for the state file's lock when another command holds it: `30s`,
+    /// `2m` [default: 0s, refuse at once].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = lock_timeout, default_value = "0s")]
+    lock_timeout: Duration,
     #[command(subcommand)]
     command: Command,
 }
@@ -255,6 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let reading = Reading {
                 refresh: *refresh,
                 lock: *lock,
+                ..Reading::default()
             };
             let session = open(&cli, "plan", reading).await?;
             let plan = session.plan().await?;
@@ -418,14 +423,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 StateCommand::Rm { address } => {
-                    let locked = state::open(&path, "state rm")?;
+                    let locked = state::StateFile::new(&path)
+                        .writer_version(env!("CARGO_PKG_VERSION"))
+                        .lock_timeout(cli.lock_timeout)
+                        .open("state rm")?;
                     for gone in state_edit::remove(&locked, address)? {
                         println!("Removed {gone}");
                     }
                     println!("Its objects were left as they are; yoyoform no longer manages them.");
                 }
                 StateCommand::Mv { from, to } => {
-                    let locked = state::open(&path, "state mv")?;
+                    let locked = state::StateFile::new(&path)
+                        .writer_version(env!("CARGO_PKG_VERSION"))
+                        .lock_timeout(cli.lock_timeout)
+                        .open("state mv")?;
                     for (from, to) in state_edit::rename(&locked, from, to)? {
                         println!("Moved {from} to {to}");
                     }
@@ -596,7 +607,18 @@ async fn open(cli: &Cli, operation: &str, reading: Reading) -> anyhow::Result<Se
     let config = load(cli)?;
     let path = state_path(&config, cli.state.as_deref());
     let backend = Arc::new(Routing::on_daemon(&config, cli.host.clone()));
+    let reading = Reading {
+        lock_timeout: cli.lock_timeout,
+        ..reading
+    };
     Ok(Session::open(config, &path, operation, backend, reading).await?)
+}
+
+/// `--lock-timeout`: a duration as env.toml writes them.
+fn lock_timeout(text: &str) -> Result<Duration, String> {
+    config::duration::parse(text)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("`{text}` is not a duration: write `500ms`, `30s`, `2m` or `1h`"))
 }
 
 /// `yoyoform state ...`: the state file by hand; no backend is touched.

@@ -45,6 +45,9 @@ pub struct Reading {
     /// Take the state file's lock; without, it is read as it is, and nothing can be
     /// written (a reviewer's plan while someone applies).
     pub lock: bool,
+    /// How long to wait for a lock someone else holds before giving up (Terraform's
+    /// `-lock-timeout`); zero refuses at once.
+    pub lock_timeout: std::time::Duration,
 }
 
 impl Default for Reading {
@@ -52,6 +55,7 @@ impl Default for Reading {
         Reading {
             refresh: true,
             lock: true,
+            lock_timeout: std::time::Duration::ZERO,
         }
     }
 }
@@ -91,7 +95,9 @@ impl Session {
                 source,
             })?;
         }
-        let file = state::StateFile::new(path).writer_version(env!("CARGO_PKG_VERSION"));
+        let file = state::StateFile::new(path)
+            .writer_version(env!("CARGO_PKG_VERSION"))
+            .lock_timeout(reading.lock_timeout);
         let state = if reading.lock {
             file.open(operation)?
         } else {

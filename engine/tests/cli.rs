@@ -759,3 +759,42 @@ fn variables_from_dotenv_var_files_the_environment_and_flags() {
             "Error: cannot read the var file `missing.toml`: No such file or directory (os error 2)\n",
         );
 }
+
+/// `--lock-timeout`: a command waits that long for a lock someone holds, then gives up
+/// naming the holder; one let go of meanwhile is taken. A bad duration is a usage error.
+#[test]
+fn lock_timeout_waits_for_the_holder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!("{PROJECT}[secret.key]\n"),
+    )
+    .unwrap();
+    let state = dir.path().join("state.json");
+    let plan = |timeout: &str| {
+        Yoyoform::new(dir.path())
+            .args(["--no-color", "--state"])
+            .args([&state])
+            .args(["plan", "--refresh=false", "--lock-timeout", timeout])
+            .run()
+    };
+    let held = state::StateFile::new(&state)
+        .open("apply")
+        .expect("taking the lock");
+    let started = std::time::Instant::now();
+    let ran = plan("1s").code(1);
+    if !ran.stderr.contains("is locked by") || started.elapsed() < std::time::Duration::from_secs(1)
+    {
+        ran.fail("a held lock is waited for a second, then refused");
+    }
+    let letting_go = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        drop(held);
+    });
+    plan("20s").code(0).stdout_has("secret.key will be created");
+    letting_go.join().unwrap();
+    plan("soon").code(2).stderr_is(
+        "error: invalid value 'soon' for '--lock-timeout <DURATION>': `soon` is not a duration: \
+         write `500ms`, `30s`, `2m` or `1h`\n\nFor more information, try '--help'.\n",
+    );
+}
