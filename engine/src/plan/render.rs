@@ -176,10 +176,20 @@ fn render_change(out: &mut String, change: &Change, style: Style) {
     let empty = Attributes::default();
     let before = change.before.as_ref().unwrap_or(&empty);
     let after = change.after.as_ref().unwrap_or(&empty);
+    // An empty map on both sides (or one side, the other having none) says nothing: a
+    // service without env prints no `env = {}`.
+    let nothing = |value: Option<&Value>| match value {
+        None => true,
+        Some(Value::Map(map)) => map.is_empty(),
+        Some(_) => false,
+    };
     let names: Vec<&String> = {
         let mut names: Vec<&String> = before.values.keys().chain(after.values.keys()).collect();
         names.sort();
         names.dedup();
+        names.retain(|name| {
+            !(nothing(before.values.get(*name)) && nothing(after.values.get(*name)))
+        });
         names
     };
     let width = names.iter().map(|name| name.len()).max().unwrap_or(0);
@@ -733,5 +743,27 @@ Plan: 0 to add, 1 to change, 1 to destroy.
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("          + [\n"), "{text}");
         assert!(text.contains("          +   1\n"), "{text}");
+    }
+
+    #[test]
+    fn an_empty_map_is_not_printed() {
+        let mut after = Attributes::default();
+        after.text("image", "x:1");
+        after.values.insert("env".into(), map(&[]));
+        let plan = Plan {
+            changes: vec![change(
+                instance("service", "api", None),
+                Action::Create,
+                None,
+                Some(after),
+                &[],
+            )],
+            ..Plan::default()
+        };
+        let text = render(&plan, Style::default());
+        assert!(
+            text.contains("  + service.api {\n      + image = \"x:1\"\n    }\n"),
+            "{text}"
+        );
     }
 }
