@@ -37,7 +37,20 @@ struct Owned {
     project: String,
     runtime: tokio::runtime::Runtime,
     docker: resources::Docker,
+    /// Networks made by hand: some carry no label for the sweep to find them by.
+    by_hand: std::cell::RefCell<Vec<String>>,
     _sweep: project::Sweep,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // Before the sweep (a field, dropped after this). One already gone is fine.
+        for id in self.by_hand.borrow().iter() {
+            let _ = self
+                .runtime
+                .block_on(resources::network::remove(&self.docker, id));
+        }
+    }
 }
 
 impl Owned {
@@ -54,6 +67,7 @@ impl Owned {
             dir,
             runtime,
             docker,
+            by_hand: std::cell::RefCell::new(Vec::new()),
             _sweep: project::Sweep(project.clone()),
             project,
         }
@@ -120,10 +134,13 @@ impl Owned {
             labels: Some(labels.into_iter().collect()),
             ..Default::default()
         };
-        self.runtime
+        let id = self
+            .runtime
             .block_on(self.docker.client().create_network(request))
             .expect("creating a network")
-            .id
+            .id;
+        self.by_hand.borrow_mut().push(id.clone());
+        id
     }
 
     fn remove_network(&self, id: &str) {
