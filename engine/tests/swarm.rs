@@ -241,27 +241,21 @@ fn set(document: &mut toml::Table, path: &[&str], value: toml::Value) {
 impl Platform {
     /// How many of the service's tasks run, once swarm has settled (within a bound).
     fn running_tasks(&self, name: &str) -> usize {
-        let name = format!("{}-{name}", self.project);
-        self.runtime.block_on(async {
-            let docker = resources::Docker::connect().await.expect("Docker");
-            let started = Instant::now();
-            loop {
-                let tasks = resources::swarm::task::list(&docker, &name)
-                    .await
-                    .expect("listing tasks");
-                let settled = tasks
-                    .iter()
-                    .all(|task| task.state == task.desired_state || task.state.is_final());
-                let running = tasks
-                    .iter()
-                    .filter(|task| task.state == TaskState::Running)
-                    .count();
-                if settled || started.elapsed() > Duration::from_secs(30) {
-                    return running;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        loop {
+            let tasks = self.tasks(name);
+            let settled = tasks
+                .iter()
+                .all(|task| task.state == task.desired_state || task.state.is_final());
+            let running = tasks
+                .iter()
+                .filter(|task| task.state == TaskState::Running)
+                .count();
+            if settled || started.elapsed() > Duration::from_secs(30) {
+                return running;
             }
-        })
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Scales the service as a user would, with `docker service scale`: the Docker CLI

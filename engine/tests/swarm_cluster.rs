@@ -309,60 +309,42 @@ impl Token {
 impl Platform {
     /// The nodes the service's running tasks are on, one entry a task.
     fn running_on(&self, name: &str) -> Vec<String> {
-        let name = format!("{}-{name}", self.project);
-        self.runtime.block_on(async {
-            let docker = resources::Docker::connect().await.expect("Docker");
-            resources::swarm::task::list(&docker, &name)
-                .await
-                .expect("listing tasks")
-                .into_iter()
-                .filter(|task| {
-                    task.desired_state == TaskState::Running && task.state == TaskState::Running
-                })
-                .filter_map(|task| task.node_id)
-                .collect()
-        })
+        self.tasks(name)
+            .into_iter()
+            .filter(|task| {
+                task.desired_state == TaskState::Running && task.state == TaskState::Running
+            })
+            .filter_map(|task| task.node_id)
+            .collect()
     }
 
     /// Every task of the service, one a line: slot, node, desired and actual state,
     /// swarm's message and error.
     fn tasks_report(&self, name: &str, nodes: &BTreeMap<String, String>) -> String {
-        let name = format!("{}-{name}", self.project);
-        self.runtime.block_on(async {
-            let docker = resources::Docker::connect().await.expect("Docker");
-            let tasks = resources::swarm::task::list(&docker, &name)
-                .await
-                .expect("listing tasks");
-            tasks
-                .iter()
-                .map(|task| {
-                    let node = task.node_id.clone().map(|id| names(&[id], nodes).remove(0));
-                    format!(
-                        "  {name} slot {:?} on {node:?}: desired {:?}, {:?} ({}) {:?}",
-                        task.slot, task.desired_state, task.state, task.message, task.error
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        let service = format!("{}-{name}", self.project);
+        self.tasks(name)
+            .iter()
+            .map(|task| {
+                let node = task.node_id.clone().map(|id| names(&[id], nodes).remove(0));
+                format!(
+                    "  {service} slot {:?} on {node:?}: desired {:?}, {:?} ({}) {:?}",
+                    task.slot, task.desired_state, task.state, task.message, task.error
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Whether every task swarm wants running runs, none on `node`.
     fn all_running_off(&self, name: &str, node: &str) -> bool {
-        let name = format!("{}-{name}", self.project);
-        self.runtime.block_on(async {
-            let docker = resources::Docker::connect().await.expect("Docker");
-            let tasks = resources::swarm::task::list(&docker, &name)
-                .await
-                .expect("listing tasks");
-            let wanted: Vec<_> = tasks
-                .iter()
-                .filter(|task| task.desired_state == TaskState::Running)
-                .collect();
-            !wanted.is_empty()
-                && wanted.iter().all(|task| {
-                    task.state == TaskState::Running && task.node_id.as_deref() != Some(node)
-                })
-        })
+        let tasks = self.tasks(name);
+        let wanted: Vec<_> = tasks
+            .iter()
+            .filter(|task| task.desired_state == TaskState::Running)
+            .collect();
+        !wanted.is_empty()
+            && wanted.iter().all(|task| {
+                task.state == TaskState::Running && task.node_id.as_deref() != Some(node)
+            })
     }
 }

@@ -284,6 +284,17 @@ impl Platform {
         })
     }
 
+    /// The tasks of the swarm service `<project>-<name>`, as swarm lists them.
+    pub fn tasks(&self, name: &str) -> Vec<resources::swarm::task::Task> {
+        let name = format!("{}-{name}", self.project);
+        self.runtime.block_on(async {
+            let docker = resources::Docker::connect().await.expect("Docker");
+            resources::swarm::task::list(&docker, &name)
+                .await
+                .expect("listing tasks")
+        })
+    }
+
     /// Panics with `why` and the router's last log lines, which name the upstream
     /// address each request went to and how it ended.
     pub fn http_failed(&self, why: &str) -> ! {

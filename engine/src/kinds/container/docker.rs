@@ -9,7 +9,7 @@ use resources::Docker;
 use resources::container::{ContainerActual, ContainerSpec};
 
 use super::hooks::{Hooks, ours};
-use super::{health_spec, planned_files};
+use super::{JOB_TIMEOUT, STOP_GRACE, health_spec, planned_files};
 use crate::attributes::Attributes;
 use crate::backend::docker::DockerHost;
 use crate::error::Error;
@@ -18,10 +18,6 @@ use crate::plan::Instance;
 
 /// How long a container may take to become healthy.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
-/// How long a job may run.
-const JOB_TIMEOUT: Duration = Duration::from_secs(3_600);
-/// How long a container has to finish what it is doing after SIGTERM.
-const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Makes containers on one Docker daemon.
 pub struct DockerContainer {

@@ -174,6 +174,11 @@ pub const SECRETS_DIR: &str = "/run/secrets";
 /// a volume (swarm makes volumes on the node a task runs on) or publishes a host port.
 pub const ON_MANAGER: &str = "node.role == manager";
 
+/// How long a job may run, on either backend.
+const JOB_TIMEOUT: Duration = Duration::from_secs(3_600);
+/// How long a container (or a swarm task) has to finish what it is doing after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
 impl Container {
     /// Reads the container keys the table's kind takes. `default_restart` is what a
     /// missing `restart` key means for the kind.
@@ -510,6 +515,15 @@ pub fn file_content(bytes: &[u8]) -> String {
         Ok(text) => text.to_owned(),
         Err(_) => format!("sha256:{:x}", sha2::Sha256::digest(bytes)),
     }
+}
+
+/// The file's bytes back from what [`file_content`] made of them; `None` when that is a
+/// binary file's digest, which the bytes cannot be had from.
+pub fn content_bytes(content: &str) -> Option<&[u8]> {
+    let digest = content
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    (!digest).then_some(content.as_bytes())
 }
 
 /// Reads a file env.toml names (relative to its folder) from `tree`.
@@ -889,5 +903,9 @@ mod tests {
             file_content(&[0xff, 0xfe]),
             format!("sha256:{:x}", sha2::Sha256::digest([0xff, 0xfe]))
         );
+        // And back: a text's bytes, none for a digest.
+        assert_eq!(content_bytes(&file_content(b"[]\n")), Some(&b"[]\n"[..]));
+        assert_eq!(content_bytes(&file_content(&[0xff, 0xfe])), None);
+        assert_eq!(content_bytes("sha256:short"), Some(&b"sha256:short"[..]));
     }
 }

@@ -22,7 +22,7 @@ use resources::swarm::service::{
 use sha2::Digest;
 
 use super::hooks::{Hooks, ours};
-use super::{health_spec, planned_files};
+use super::{JOB_TIMEOUT, STOP_GRACE, content_bytes, health_spec, planned_files};
 use crate::attributes::Attributes;
 use crate::backend::swarm::SwarmHost;
 use crate::error::Error;
@@ -32,10 +32,6 @@ use crate::plan::Instance;
 
 /// How long a service may take to converge: every task running and healthy.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long a job may run.
-const JOB_TIMEOUT: Duration = Duration::from_secs(3_600);
-/// How long a task has to finish what it is doing after SIGTERM.
-const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long the tasks of a removed service may take to go.
 const REMOVE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -472,10 +468,11 @@ fn observed(
         let mounted = files
             .iter()
             .map(|(target, content)| {
-                let object =
-                    config_name(project, &instance.resource.name, target, content.as_bytes());
-                let binary = content.len() == 71 && content.starts_with("sha256:");
-                if binary || actual.configs.contains(&object) {
+                let mounted = content_bytes(content).is_none_or(|bytes| {
+                    let object = config_name(project, &instance.resource.name, target, bytes);
+                    actual.configs.contains(&object)
+                });
+                if mounted {
                     (target.clone(), content.clone())
                 } else {
                     (target.clone(), String::new())
