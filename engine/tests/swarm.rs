@@ -1,9 +1,9 @@
 //! The repository's env.toml on a single-node Docker swarm, with one key changed
 //! (`[project] backend = "swarm"`): moved there from one daemon, the customer flow through
 //! the router, `No changes.`, the loyalty workers scaled 3 → 5 → 2 in place, an env change
-//! rolled out with no request through the router failing, a service scaled by hand
-//! planned back, a secret and a file taken off by hand put back, and destroy leaving no
-//! service, secret, config or network.
+//! rolled out with no request through the router failing, a secret and a file taken off
+//! by hand put back, a new secret value rolled out, a service scaled by hand planned back,
+//! and destroy leaving no service, secret, config or network.
 //!
 //! The swarm is the running daemon's: made by the test if the daemon is in none (and left
 //! again when the test ends), used as it is otherwise (and never left). One test, because
@@ -194,8 +194,53 @@ fn the_platform_on_a_single_node_swarm() {
         .stdout_has("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.");
     clock.lap("secret and file taken off by hand, put back", &ran);
     let after = platform.service("auth-api");
-    assert_eq!((after.secrets, after.configs), (secrets, configs));
+    assert_eq!((after.secrets, after.configs), (secrets.clone(), configs));
     platform.token("alice");
+
+    // A new secret value: a new swarm secret (secrets cannot change), and a rolling
+    // update of every service that mounts it; the old one is removed once unused.
+    let copy = platform.write_copy(|document| {
+        set(document, &["project", "backend"], "swarm".into());
+        set(
+            document,
+            &["service", "loyalty-worker", "replicas"],
+            2.into(),
+        );
+        set(
+            document,
+            &["service", "transaction-api", "env", "SWARM_MARKER"],
+            platform.project.clone().into(),
+        );
+        set(document, &["secret", "jwt", "length"], 40.into());
+    });
+    platform
+        .yoyoform(Some(&copy), &["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("# secret.jwt must be replaced")
+        .stdout_has("# service.auth-api will be updated in-place")
+        .stdout_has("# service.loyalty-worker will be updated in-place")
+        .stdout_has("Plan: 1 to add, 3 to change, 1 to destroy.");
+    let ran = platform
+        .yoyoform(Some(&copy), &["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete! Resources: 1 added, 3 changed, 1 destroyed.");
+    clock.lap("a new secret value rolled out", &ran);
+    let renewed = platform.service("auth-api").secrets;
+    assert!(
+        renewed.len() == 1 && renewed != secrets,
+        "{renewed:?} after {secrets:?}"
+    );
+    assert_eq!(platform.service("transaction-api").secrets, renewed);
+    let left = project::labelled(&platform.project);
+    if left.iter().any(|object| object.contains(&secrets[0])) {
+        ran.fail(&format!(
+            "the old secret `{}` is still there: {left:?}",
+            secrets[0]
+        ));
+    }
+    let alice = platform.token("alice");
+    platform.transact(&alice, StatusCode::OK);
+    platform.wait_for_stamps(&alice, 3);
 
     // Scaled by hand: planned back.
     platform.scale_by_hand("loyalty-worker", 4);
