@@ -509,13 +509,7 @@ fn resolve_now(applier: &Applier, change: &Change) -> Result<Attributes, Error> 
         .after
         .as_ref()
         .ok_or_else(|| Error::Bug(format!("{instance} is planned with no attributes")))?;
-    let computed: Vec<&str> = instance
-        .resource
-        .kind()
-        .schema()
-        .computed()
-        .map(|attribute| attribute.name)
-        .collect();
+    let computed = instance.resource.kind().schema().computed_names();
     let mut promised = planned.clone();
     for name in &computed {
         promised.values.remove(*name);

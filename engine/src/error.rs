@@ -160,6 +160,22 @@ pub enum Error {
     /// `import` of an address env.toml does not declare, or the state records already.
     #[error("{0}")]
     CannotImport(String),
+    /// A `--target` or `--replace` address that names nothing declared or recorded.
+    #[error(
+        "{flag} `{address}` matches nothing env.toml declares or the state records{}",
+        suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    )]
+    NoSuchAddress {
+        /// The flag it was given with.
+        flag: &'static str,
+        /// As written.
+        address: String,
+        /// The nearest known address.
+        suggestion: Option<String>,
+    },
+    /// `--replace` of an instance that was never made: there is nothing to replace.
+    #[error("--replace `{0}`: nothing is recorded there to replace; a plan makes it anyway")]
+    NothingToReplace(String),
     /// The state file records an instance of a kind this yoyoform does not know.
     #[error("the state file records `{address}`, of a kind this yoyoform does not know")]
     UnknownKind {

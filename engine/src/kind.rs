@@ -201,6 +201,11 @@ impl Schema {
             .filter(|attribute| attribute.computed)
     }
 
+    /// The names of the computed attributes.
+    pub fn computed_names(&self) -> Vec<&'static str> {
+        self.computed().map(|attribute| attribute.name).collect()
+    }
+
     /// The key called `name`, if the table takes it.
     pub fn key(&self, name: &str) -> Option<&'static Key> {
         self.keys.iter().find(|key| key.name == name)

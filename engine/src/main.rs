@@ -15,8 +15,8 @@ use engine::apply::{self, Applier, Event, Outcome};
 use engine::backend::routing::Routing;
 use engine::config::model::Config;
 use engine::config::{self, Overrides};
-use engine::plan::{self, Action, OutputChange, SavedPlan, Style};
-use engine::session::{Reading, Session, state_path};
+use engine::plan::{self, Action, Mode, OutputChange, SavedPlan, Style};
+use engine::session::{Reading, Scope, Session, state_path};
 use engine::state_edit;
 use resources::source::{Disk, Git, Source};
 
@@ -79,13 +79,13 @@ enum Command {
         #[arg(long, conflicts_with = "format")]
         json: bool,
         /// How to print the plan: text, json (sensitive values hidden, `format_version`
-        /// 1, see docs/plan-json.md) or markdown (a pull-request comment).
+        /// 2, see docs/plan-json.md) or markdown (a pull-request comment).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Review a change: plan env.toml as the work tree (or --head) has it against how
         /// this git revision has it, from the repository alone: no Docker, no state file,
         /// no lock.
-        #[arg(long, value_name = "REV", conflicts_with = "out")]
+        #[arg(long, value_name = "REV", conflicts_with_all = ["out", "targets", "replace", "refresh_only", "destroy"])]
         base: Option<String>,
         /// With --base: the revision to review instead of the work tree.
         #[arg(long, value_name = "REV", requires = "base")]
@@ -97,6 +97,12 @@ enum Command {
         /// someone applies); nothing is written.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
         lock: bool,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Plan the removal of everything the state records (with --target: of the
+        /// targets and what depends on them), as `destroy` would.
+        #[arg(long, conflicts_with_all = ["replace", "refresh_only"])]
+        destroy: bool,
     },
     /// Print a plan saved with `plan --out`, as text or JSON.
     Show {
@@ -109,7 +115,9 @@ enum Command {
     /// Make Docker match env.toml, or carry out a plan saved with `plan --out`.
     Apply {
         /// A plan saved with `plan --out`: applied as it is, without asking, unless
-        /// env.toml, a variable, the sources or the state changed since.
+        /// env.toml, the sources or the state changed since. It carries its variables
+        /// and its scope.
+        #[arg(conflicts_with_all = ["targets", "replace", "refresh_only"])]
         plan_file: Option<PathBuf>,
         /// Do not ask for confirmation.
         #[arg(long)]
@@ -117,6 +125,8 @@ enum Command {
         /// How many changes may run at once (at least 1).
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
         parallelism: u16,
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
     /// Remove everything yoyoform made for this project.
     Destroy {
@@ -126,6 +136,10 @@ enum Command {
         /// Keep the images yoyoform built (faster next apply).
         #[arg(long)]
         keep_images: bool,
+        /// Only this resource (`service.web`) or instance (`service.web[1]`) and what
+        /// depends on it. Repeatable.
+        #[arg(long = "target", value_name = "ADDRESS")]
+        targets: Vec<String>,
     },
     /// Record an existing object as a resource of env.toml, without changing it: ADDRESS as
     /// env.toml names it (`network.platform`, `service.worker[1]`), ID the backend's.
@@ -254,6 +268,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             refresh,
             lock,
+            scope,
+            destroy,
             ..
         } => {
             let reading = Reading {
@@ -261,7 +277,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 lock: *lock,
                 ..Reading::default()
             };
-            let session = open(&cli, "plan", reading).await?;
+            let mut session = open(&cli, "plan", reading).await?;
+            session.scope = scope.scope();
+            if *destroy {
+                session.scope.mode = Mode::Destroy;
+            }
             let plan = session.plan().await?;
             let format = if *json { Format::Json } else { *format };
             match format {
@@ -320,12 +340,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             plan_file,
             auto_approve,
             parallelism,
+            scope,
         } => {
-            let mut session = open(&cli, "apply", Reading::default()).await?;
-            let plan = match plan_file {
+            let saved = plan_file.as_deref().map(SavedPlan::load).transpose()?;
+            let config = match &saved {
+                Some(saved) => load_saved(&cli, saved)?,
+                None => load(&cli)?,
+            };
+            let mut session = open_config(&cli, config, "apply", Reading::default()).await?;
+            let plan = match saved {
                 // A saved plan was reviewed already: it is applied as it is, or not at all.
-                Some(file) => session.saved_plan(file).await?,
+                Some(saved) => {
+                    session.scope = Scope {
+                        mode: saved.plan.mode,
+                        targets: saved.plan.targets.clone(),
+                        replace: Vec::new(),
+                    };
+                    session.saved_plan(saved).await?
+                }
                 None => {
+                    session.scope = scope.scope();
                     let plan = session.plan().await?;
                     print!("{}", plan::render(&plan, style));
                     if !plan.is_empty() {
@@ -334,6 +368,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     plan
                 }
             };
+            match plan.mode {
+                Mode::Normal => {}
+                Mode::Destroy => return destroy(session, &plan, false).await,
+                Mode::RefreshOnly => {
+                    let recorded = session.record_refresh(&plan)?;
+                    session.close().await?;
+                    println!(
+                        "\nApply complete! The state file records {recorded} change{} made outside \
+                         yoyoform; nothing on the backend changed.",
+                        if recorded == 1 { "" } else { "s" }
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
             let applier = session.applier(Arc::new(print_event));
             finish_in_flight_on_interrupt(&applier);
             let mut outcome = apply::apply(applier.clone(), &plan, usize::from(*parallelism)).await;
@@ -368,28 +416,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Destroy {
             auto_approve,
             keep_images,
+            targets,
         } => {
-            let session = open(&cli, "destroy", Reading::default()).await?;
-            let plan = session.destroy_plan();
+            let mut session = open(&cli, "destroy", Reading::default()).await?;
+            session.scope = Scope {
+                mode: Mode::Destroy,
+                targets: targets.clone(),
+                replace: Vec::new(),
+            };
+            let plan = session.plan().await?;
             print!("{}", plan::render(&plan, style));
             if !plan.is_empty() {
                 confirm("destroy", *auto_approve)?;
             }
-            let applier = session.applier(Arc::new(print_event));
-            finish_in_flight_on_interrupt(&applier);
-            let mut outcome = apply::apply(applier, &plan, 10).await;
-            let covered = session
-                .sweep(&mut outcome, *keep_images)
-                .await
-                .map_err(|error| {
-                    anyhow!("removing what is left with the project's label: {error}")
-                })?;
-            for (instance, error) in covered {
-                println!("{instance}: removed by the sweep by label (first attempt: {error})");
-            }
-            session.close().await?;
-            report("Destroy", &outcome);
-            Ok(exit_code(&outcome))
+            destroy(session, &plan, *keep_images).await
         }
         Command::Import { address, id } => {
             let session = open(&cli, "import", Reading::default()).await?;
@@ -513,6 +553,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             let change = OutputChange {
                                 value: Some(output.value.clone()),
                                 sensitive: output.sensitive,
+                                ..OutputChange::default()
                             };
                             (name.clone(), change)
                         })
@@ -548,7 +589,34 @@ fn load_from(cli: &Cli, tree: Arc<dyn Source>, revision: Option<&str>) -> anyhow
     for argument in &cli.vars {
         overrides.add_flag(argument)?;
     }
-    config::load_from(tree, &cli.file, &overrides).map_err(|mut diagnostics| {
+    load_with(cli, tree, revision, &overrides)
+}
+
+/// Loads env.toml for `apply FILE` with the project and the variables the saved plan was
+/// made with, as Terraform does: giving variables again is refused, not merged.
+fn load_saved(cli: &Cli, saved: &SavedPlan) -> anyhow::Result<Config> {
+    if !cli.vars.is_empty() || !cli.var_files.is_empty() {
+        bail!(
+            "a saved plan carries the variables it was made with: --var and --var-file \
+             cannot be given with it (make a new plan with `yoyoform plan --out` to change them)"
+        );
+    }
+    let mut overrides = Overrides::new();
+    overrides.project = Some(cli.project.clone().unwrap_or_else(|| saved.project.clone()));
+    for (name, value) in &saved.variables {
+        overrides.add_flag(&format!("{name}={value}"))?;
+    }
+    load_with(cli, Arc::new(Disk), None, &overrides)
+}
+
+/// [`load_from`] with the overrides given.
+fn load_with(
+    cli: &Cli,
+    tree: Arc<dyn Source>,
+    revision: Option<&str>,
+    overrides: &Overrides,
+) -> anyhow::Result<Config> {
+    config::load_from(tree, &cli.file, overrides).map_err(|mut diagnostics| {
         let file = match revision {
             Some(revision) => format!("{revision}:{}", cli.file.display()),
             None => cli.file.display().to_string(),
@@ -604,7 +672,16 @@ impl InvalidConfig {
 
 /// Loads env.toml and opens the command's session on the project's backends.
 async fn open(cli: &Cli, operation: &str, reading: Reading) -> anyhow::Result<Session> {
-    let config = load(cli)?;
+    open_config(cli, load(cli)?, operation, reading).await
+}
+
+/// Opens the command's session over `config`, loaded already.
+async fn open_config(
+    cli: &Cli,
+    config: Config,
+    operation: &str,
+    reading: Reading,
+) -> anyhow::Result<Session> {
     let path = state_path(&config, cli.state.as_deref());
     let backend = Arc::new(Routing::on_daemon(&config, cli.host.clone()));
     let reading = Reading {
@@ -619,6 +696,38 @@ fn lock_timeout(text: &str) -> Result<Duration, String> {
     config::duration::parse(text)
         .map(Duration::from_millis)
         .ok_or_else(|| format!("`{text}` is not a duration: write `500ms`, `30s`, `2m` or `1h`"))
+}
+
+/// What a plan covers, for `plan` and `apply` (Terraform's flags of the same names).
+#[derive(Debug, clap::Args)]
+struct ScopeArgs {
+    /// Only this resource (`service.web`) or instance (`service.web[1]`) and what it
+    /// depends on. Repeatable.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    targets: Vec<String>,
+    /// Make this recorded resource or instance anew, though nothing changed (what uses its
+    /// new values follows). Repeatable.
+    #[arg(long, value_name = "ADDRESS")]
+    replace: Vec<String>,
+    /// Only record in the state file what changed outside yoyoform; change nothing on the
+    /// backend.
+    #[arg(long, conflicts_with = "replace")]
+    refresh_only: bool,
+}
+
+impl ScopeArgs {
+    /// The session's scope these flags ask for.
+    fn scope(&self) -> Scope {
+        Scope {
+            mode: if self.refresh_only {
+                Mode::RefreshOnly
+            } else {
+                Mode::Normal
+            },
+            targets: self.targets.clone(),
+            replace: self.replace.clone(),
+        }
+    }
 }
 
 /// `yoyoform state ...`: the state file by hand; no backend is touched.
@@ -660,7 +769,7 @@ enum GraphFormat {
 enum Format {
     /// For people, in Terraform's notation.
     Text,
-    /// For programs: sensitive values hidden, `format_version` 1.
+    /// For programs: sensitive values hidden, `format_version` 2.
     Json,
     /// For a pull request: collapsible blocks, kept under GitHub's comment limit.
     Markdown,
@@ -723,6 +832,30 @@ fn finish_in_flight_on_interrupt(applier: &Arc<Applier>) {
             std::process::exit(130);
         }
     });
+}
+
+/// Carries out a destroy plan: its deletions, dependents first; then, unless it was
+/// limited by `--target`, whatever is left with the project's label.
+async fn destroy(
+    session: Session,
+    plan: &plan::Plan,
+    keep_images: bool,
+) -> anyhow::Result<ExitCode> {
+    let applier = session.applier(Arc::new(print_event));
+    finish_in_flight_on_interrupt(&applier);
+    let mut outcome = apply::apply(applier, plan, 10).await;
+    if plan.targets.is_empty() {
+        let covered = session
+            .sweep(&mut outcome, keep_images)
+            .await
+            .map_err(|error| anyhow!("removing what is left with the project's label: {error}"))?;
+        for (instance, error) in covered {
+            println!("{instance}: removed by the sweep by label (first attempt: {error})");
+        }
+    }
+    session.close().await?;
+    report("Destroy", &outcome);
+    Ok(exit_code(&outcome))
 }
 
 /// Asks for `yes`, unless approved beforehand; refuses without a terminal to ask on.

@@ -146,20 +146,13 @@ fn orphan(instance: Instance, object: &Found) -> Change {
     let mut before = Attributes::default();
     before.text("name", &object.name);
     Change {
-        instance,
-        action: Action::Delete,
         before: Some(before),
-        after: None,
-        forces_replacement: BTreeSet::new(),
         reason: Some(format!(
             "{} `{}` was left by an interrupted apply of this state",
             object.object, object.name
         )),
-        dependencies: BTreeSet::new(),
-        prior_dependencies: BTreeSet::new(),
-        create_before_destroy: false,
         unrecorded: Some(object.id.clone()),
-        moves: false,
+        ..Change::new(instance, Action::Delete)
     }
 }
 
@@ -214,17 +207,8 @@ mod tests {
         let mut after = Attributes::default();
         after.text("name", name);
         Change {
-            instance: Instance::parse(instance).unwrap(),
-            action: Action::Create,
-            before: None,
             after: Some(after),
-            forces_replacement: BTreeSet::new(),
-            reason: None,
-            dependencies: BTreeSet::new(),
-            prior_dependencies: BTreeSet::new(),
-            create_before_destroy: false,
-            unrecorded: None,
-            moves: false,
+            ..Change::new(Instance::parse(instance).unwrap(), Action::Create)
         }
     }
 

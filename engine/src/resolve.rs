@@ -159,6 +159,7 @@ impl<'a> Context<'a> {
                 let change = OutputChange {
                     value: value.text,
                     sensitive: output.sensitive || value.sensitive,
+                    ..OutputChange::default()
                 };
                 (name.clone(), change)
             })

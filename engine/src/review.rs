@@ -35,6 +35,7 @@ pub fn plan_against(prior: &State, base: &Config, head: &Config) -> Result<Plan,
         graph: &graph,
         prior,
         actual: &BTreeMap::new(),
+        replace: &[],
     })?;
     explain_images(&mut plan, base, head)?;
     Ok(plan)

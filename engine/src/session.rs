@@ -2,7 +2,7 @@
 //! env.toml loaded, the state file locked, the backend, and what the backend has for every
 //! recorded instance. The binary prints and picks exit codes; this decides.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,8 +16,9 @@ use crate::error::Error;
 use crate::graph::Graph;
 use crate::kind::Applied;
 use crate::ownership;
-use crate::plan::{self, Action, Actual, Change, Instance, OutputChange, Plan, SavedPlan};
+use crate::plan::{self, Action, Actual, Change, Instance, Mode, OutputChange, Plan, SavedPlan};
 use crate::refresh::refresh;
+use crate::resolve::Context;
 
 /// The commands that change what the backend has.
 const CHANGES: [&str; 3] = ["apply", "destroy", "import"];
@@ -60,6 +61,19 @@ impl Default for Reading {
     }
 }
 
+/// What the command line says a plan covers: Terraform's planning modes, `-target` and
+/// `-replace`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// What the plan is for.
+    pub mode: Mode,
+    /// `--target`: only these (instances or resources) and what they depend on (for a
+    /// destroy: what depends on them); none, everything.
+    pub targets: Vec<String>,
+    /// `--replace`: recorded instances (or resources) made anew though nothing changed.
+    pub replace: Vec<String>,
+}
+
 /// One command's view of the world.
 pub struct Session {
     /// env.toml, loaded.
@@ -76,6 +90,8 @@ pub struct Session {
     pub actual: Actual,
     /// How it was read.
     pub reading: Reading,
+    /// What its plans cover.
+    pub scope: Scope,
 }
 
 impl Session {
@@ -134,6 +150,7 @@ impl Session {
             backend,
             actual,
             reading,
+            scope: Scope::default(),
         })
     }
 
@@ -145,15 +162,45 @@ impl Session {
         Ok(())
     }
 
-    /// The plan: what it takes to make the backend match env.toml; what the backend holds
-    /// under the names it takes is held against it (see [`ownership`]).
+    /// The plan the session's [`Scope`] asks for: by default what it takes to make the
+    /// backend match env.toml; what the backend holds under the names it takes is held
+    /// against it (see [`ownership`]).
     pub async fn plan(&self) -> Result<Plan, Error> {
+        let targets = self.selected("--target", &self.scope.targets, self.known())?;
+        match self.scope.mode {
+            Mode::Normal => {}
+            Mode::Destroy => {
+                let mut plan = plan::destroy(&self.prior, &self.actual);
+                if !targets.is_empty() {
+                    plan::restrict_destroy(&mut plan, &targets);
+                }
+                return Ok(plan);
+            }
+            Mode::RefreshOnly => {
+                let mut plan = plan::refresh_only(&self.prior, &self.actual);
+                if !targets.is_empty() {
+                    let targeted = |change: &Change| {
+                        targets
+                            .iter()
+                            .any(|target| plan::matches(target, &change.instance))
+                    };
+                    plan.changes.retain(targeted);
+                    plan.targets = self.scope.targets.clone();
+                }
+                return Ok(plan);
+            }
+        }
+        let replace = self.replaced()?;
         let mut plan = plan::build(&plan::Planner {
             config: &self.config,
             graph: &self.graph,
             prior: &self.prior,
             actual: &self.actual,
+            replace: &replace,
         })?;
+        if !targets.is_empty() {
+            plan::restrict(&mut plan, &targets, &self.graph);
+        }
         let target = self.config.target;
         if self.reading.refresh && ownership::matters(&plan, &self.prior, target) {
             let found = self.backend.survey().await?;
@@ -170,15 +217,50 @@ impl Session {
         Ok(plan)
     }
 
-    /// The plan of `destroy`.
-    pub fn destroy_plan(&self) -> Plan {
-        plan::destroy(&self.prior, &self.actual)
+    /// Every instance env.toml declares or the state records: what `--target` may name.
+    fn known(&self) -> BTreeSet<Instance> {
+        let declared = self.config.resources.iter().flat_map(Context::instances);
+        declared.chain(self.recorded()).collect()
+    }
+
+    /// Every instance the state records.
+    fn recorded(&self) -> impl Iterator<Item = Instance> + '_ {
+        let addresses = self.prior.resources.keys();
+        addresses.filter_map(|address| Instance::parse(address))
+    }
+
+    /// The addresses `given` with `flag`, each checked against `known`.
+    fn selected(
+        &self,
+        flag: &'static str,
+        given: &[String],
+        known: BTreeSet<Instance>,
+    ) -> Result<Vec<Instance>, Error> {
+        if given.is_empty() {
+            return Ok(Vec::new());
+        }
+        plan::select(flag, given, &known)
+    }
+
+    /// The `--replace` addresses: each must name something recorded; one that names an
+    /// instance not made yet is said so.
+    fn replaced(&self) -> Result<Vec<Instance>, Error> {
+        let recorded = self.recorded().collect();
+        self.selected("--replace", &self.scope.replace, recorded)
+            .map_err(|error| match error {
+                Error::NoSuchAddress { address, .. }
+                    if plan::select("--replace", std::slice::from_ref(&address), &self.known())
+                        .is_ok() =>
+                {
+                    Error::NothingToReplace(address)
+                }
+                error => error,
+            })
     }
 
     /// A plan saved by `plan --out`, if it still fits: the same env.toml, variables and
     /// state, and everything its changes are made from as it was.
-    pub async fn saved_plan(&self, file: &Path) -> Result<Plan, Error> {
-        let saved = SavedPlan::load(file)?;
+    pub async fn saved_plan(&self, saved: SavedPlan) -> Result<Plan, Error> {
         saved.check(&self.config, &self.prior.lineage, self.prior.serial)?;
         saved.check_inputs(&self.plan().await?)?;
         Ok(saved.plan)
@@ -207,6 +289,8 @@ impl Session {
         parallelism: usize,
         show: &(dyn Fn(&Plan) + Sync),
     ) -> Result<(), Error> {
+        // What `--replace` asked for is done once: made anew, it is as planned.
+        self.scope.replace.clear();
         for round in 0..=REPAIRS {
             self.refresh().await?;
             let again = self.plan().await?;
@@ -260,6 +344,7 @@ impl Session {
             graph: &self.graph,
             prior: &self.prior,
             actual: &self.actual,
+            replace: &[],
         })?;
         plan.changes
             .into_iter()
@@ -298,6 +383,31 @@ impl Session {
             tainted: false,
         })?;
         Ok(applied)
+    }
+
+    /// Carries out a refresh-only plan: the state file records each instance as the
+    /// backend has it, and forgets those that are gone; nothing on the backend changes.
+    /// Returns how many records changed.
+    pub fn record_refresh(&self, plan: &Plan) -> Result<usize, Error> {
+        self.state.update(|state| {
+            for change in &plan.changes {
+                let key = change.instance.to_string();
+                match &change.after {
+                    None => {
+                        state.resources.remove(&key);
+                    }
+                    Some(now) => {
+                        if let Some(recorded) = state.resources.get_mut(&key) {
+                            let kind = change.instance.resource.kind();
+                            recorded.config_hash = crate::apply::config_hash(kind, now);
+                            recorded.attributes = now.to_json();
+                            recorded.sensitive_attributes = now.sensitive_strings();
+                        }
+                    }
+                }
+            }
+        })?;
+        Ok(plan.changes.len())
     }
 
     /// The end of the command: the project is let go on the backend (the state file's

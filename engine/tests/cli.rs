@@ -176,7 +176,7 @@ fn the_json_plan_shows_what_apply_makes() {
         .code(0)
         .stderr_is("");
     let plan: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON on stdout");
-    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["format_version"], 2);
     let after = |instance: &str| -> &serde_json::Value {
         let changes = plan["changes"].as_array().expect("changes");
         let change = changes
@@ -394,6 +394,48 @@ fn outputs_from_the_state_as_text_and_json() {
     output(&["nope"])
         .code(1)
         .stderr_is("Error: no output named `nope` in the state file\n");
+}
+
+/// A plan shows each output that changes as before -> after, a new one as `+`, one no
+/// longer declared as `-`; an unchanged one not at all.
+#[test]
+fn plans_show_output_changes_before_and_after() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!(
+            "{PROJECT}[variable.port]\ndefault = 9000\n\n\
+             [output.url]\nvalue = \"http://127.0.0.1:${{var.port}}\"\n\n\
+             [output.greeting]\nvalue = \"hello\"\n\n[output.same]\nvalue = \"as before\"\n"
+        ),
+    )
+    .unwrap();
+    let recorded = serde_json::json!({
+        "version": 1, "serial": 1, "lineage": "0a1b2c3d", "yoyoform_version": "0.1.0",
+        "resources": {},
+        "outputs": {
+            "url": { "value": "http://127.0.0.1:8080" },
+            "same": { "value": "as before" },
+            "key": { "value": "s3cret", "sensitive": true }
+        }
+    });
+    fs::create_dir(dir.path().join(".yoyoform")).unwrap();
+    fs::write(
+        dir.path().join(".yoyoform/demo.state.json"),
+        serde_json::to_vec_pretty(&recorded).unwrap(),
+    )
+    .unwrap();
+    Yoyoform::new(dir.path())
+        .args(["--no-color", "plan", "--refresh=false"])
+        .run()
+        .code(0)
+        .stderr_is("")
+        .stdout_is(
+            "Changes to Outputs:\n  \
+             + greeting = \"hello\"\n  \
+             - key      = (sensitive value) -> null\n  \
+             ~ url      = \"http://127.0.0.1:8080\" -> \"http://127.0.0.1:9000\"\n",
+        );
 }
 
 /// `--parallelism 0` is refused by the argument parser (exit 2, as every usage error),

@@ -66,6 +66,13 @@ impl World {
         .expect("a session")
     }
 
+    /// A session of `destroy`: its plans remove what the state records.
+    async fn destroying(&self) -> Session {
+        let mut session = self.session("destroy").await;
+        session.scope.mode = engine::plan::Mode::Destroy;
+        session
+    }
+
     async fn plan(&self) -> Plan {
         self.session("plan").await.plan().await.expect("a plan")
     }
@@ -308,7 +315,7 @@ async fn a_saved_plan_is_applied_as_saved_and_refused_once_its_inputs_move() {
     std::fs::write(world.path("conf.txt"), "two\n").unwrap();
     let session = world.session("apply").await;
     let error = session
-        .saved_plan(&world.path("saved.plan"))
+        .saved_plan(SavedPlan::load(&world.path("saved.plan")).unwrap())
         .await
         .unwrap_err();
     assert_eq!(
@@ -321,7 +328,10 @@ async fn a_saved_plan_is_applied_as_saved_and_refused_once_its_inputs_move() {
     // Back as it was: applied as saved, then stale because the state moved on.
     std::fs::write(world.path("conf.txt"), "one\n").unwrap();
     let session = world.session("apply").await;
-    let plan = session.saved_plan(&world.path("saved.plan")).await.unwrap();
+    let plan = session
+        .saved_plan(SavedPlan::load(&world.path("saved.plan")).unwrap())
+        .await
+        .unwrap();
     let (outcome, _) = apply_plan(&session, &plan, 10).await;
     assert_eq!(outcome.added, 6);
     assert_eq!(
@@ -333,7 +343,7 @@ async fn a_saved_plan_is_applied_as_saved_and_refused_once_its_inputs_move() {
     drop(session);
     let session = world.session("apply").await;
     let error = session
-        .saved_plan(&world.path("saved.plan"))
+        .saved_plan(SavedPlan::load(&world.path("saved.plan")).unwrap())
         .await
         .unwrap_err();
     assert!(
@@ -363,8 +373,8 @@ async fn a_file_changed_between_plan_and_apply_stops_its_change() {
 async fn destroy_removes_dependents_first_then_sweeps_and_forgets() {
     let world = World::new(PLATFORM);
     world.apply(10).await;
-    let session = world.session("destroy").await;
-    let plan = session.destroy_plan();
+    let session = world.destroying().await;
+    let plan = session.plan().await.unwrap();
     assert!(
         plan.changes
             .iter()
@@ -497,8 +507,8 @@ async fn a_volume_is_made_before_what_mounts_it_and_goes_after() {
     world.apply(10).await;
 
     // Destroy: the volume goes once nothing mounts it.
-    let session = world.session("destroy").await;
-    let plan = session.destroy_plan();
+    let session = world.destroying().await;
+    let plan = session.plan().await.unwrap();
     let before = world.backend.log().len();
     apply_plan(&session, &plan, 10).await;
     let log = world.backend.log()[before..].to_vec();
@@ -681,8 +691,8 @@ async fn a_deletion_marks_its_record_before_it_starts() {
     world.apply(10).await;
     // A removal that fails half-way leaves the mark: the next plan makes it anew.
     world.backend.fail("router.edge", "killed");
-    let session = world.session("destroy").await;
-    let plan = session.destroy_plan();
+    let session = world.destroying().await;
+    let plan = session.plan().await.unwrap();
     apply_plan(&session, &plan, 10).await;
     drop(session);
     let state: serde_json::Value =

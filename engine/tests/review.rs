@@ -299,7 +299,7 @@ Plan: 1 to add, 0 to change, 1 to destroy.
         .yoyoform(&["plan", "--base", "comments", "--head", "secret", "--json"])
         .code(0);
     let plan: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
-    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["format_version"], 2);
     let secret = plan["changes"]
         .as_array()
         .unwrap()

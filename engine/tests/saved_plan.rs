@@ -68,7 +68,7 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale() {
         .stdout_has("Plan: 1 to add, 0 to change, 0 to destroy.");
     let shown = run(dir, &["show", "first.plan", "--json"]).code(0);
     let json: serde_json::Value = serde_json::from_str(&shown.stdout).expect("JSON");
-    if json["format_version"] != 1 || json["changes"][0]["instance"] != "secret.key" {
+    if json["format_version"] != 2 || json["changes"][0]["instance"] != "secret.key" {
         saved.fail(&format!(
             "show --json should print the plan: {}",
             shown.stdout
@@ -82,4 +82,37 @@ fn a_saved_plan_is_applied_once_and_refused_when_stale() {
     assert_eq!(change["instance"], "secret.key");
     assert_eq!(change["action"], "replace");
     assert_eq!(change["before"]["values"]["value"], "(sensitive value)");
+}
+
+#[test]
+fn a_saved_plan_carries_its_variables() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let dir = dir.path();
+    std::fs::write(
+        dir.join("env.toml"),
+        "[project]\nname = \"saved\"\n\n[variable.length]\ndefault = 8\n\n\
+         [secret.key]\nlength = 8\n\n[output.key_length]\nvalue = \"${var.length}\"\n",
+    )
+    .unwrap();
+    run(dir, &["plan", "--var", "length=12", "--out", "vars.plan"]).code(0);
+
+    // Given again, they are refused rather than merged; nothing happens.
+    run(dir, &["apply", "vars.plan", "--var", "length=12"])
+        .code(1)
+        .stderr_is(
+            "Error: a saved plan carries the variables it was made with: --var and --var-file \
+             cannot be given with it (make a new plan with `yoyoform plan --out` to change them)\n",
+        );
+    if dir.join(".yoyoform/saved.state.json").exists() {
+        assert_eq!(serial(dir), 0, "a refused plan changes nothing");
+    }
+
+    // Not given: the plan's own are used, whatever the environment says.
+    Yoyoform::new(dir)
+        .args(["--no-color", "apply", "vars.plan"])
+        .env("YOYOFORM_VAR_length", "20")
+        .run()
+        .code(0)
+        .stdout_has("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.")
+        .stdout_has("key_length = \"12\"");
 }

@@ -114,7 +114,7 @@ mod tests {
                 .collect();
             assert_eq!(written, *keys, "{name}: keys (* required)");
             assert_eq!(schema.exports(), *exports, "{name}: exports");
-            let found: Vec<&str> = schema.computed().map(|attribute| attribute.name).collect();
+            let found = schema.computed_names();
             assert_eq!(found, *computed, "{name}: computed");
         }
         let sensitive: Vec<(&str, &str)> = registry()

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use state::State;
 
-use super::model::{Action, Change, Instance, Plan};
+use super::model::{Action, Change, Instance, Mode, OutputChange, Plan};
 use crate::attributes::{Attributes, Path, Value};
 use crate::config::model::{Address, Config, Target};
 use crate::error::Error;
@@ -29,6 +29,8 @@ pub struct Planner<'a> {
     pub prior: &'a State,
     /// The backend's view of each recorded instance.
     pub actual: &'a Actual,
+    /// Instances (or whole resources) to make anew though nothing changed (`--replace`).
+    pub replace: &'a [Instance],
 }
 
 /// Builds the plan; an error names the instance whose attributes cannot be resolved (a
@@ -69,7 +71,13 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, Error> {
                 }
                 let actual = planner.actual.get(&key);
                 let target = planner.config.target;
-                if let Some(mut change) = diff(kind, &instance, desired, target, prior, actual) {
+                let forced = planner
+                    .replace
+                    .iter()
+                    .any(|selector| super::matches(selector, &instance));
+                if let Some(mut change) =
+                    diff(kind, &instance, desired, target, prior, actual, forced)
+                {
                     change.dependencies = dependencies.clone();
                     change.prior_dependencies = recorded_dependencies(planner.prior, &key);
                     resource_changes = true;
@@ -90,20 +98,33 @@ pub fn build(planner: &Planner<'_>) -> Result<Plan, Error> {
     changes.extend(deletions(planner.prior, planner.actual, &declared));
 
     let cx = Context::new(planner.config, &resources, &computed);
-    let outputs = cx
+    let mut outputs: BTreeMap<String, OutputChange> = cx
         .outputs()
         .into_iter()
-        .filter(|(name, change)| {
-            let recorded = planner.prior.outputs.get(name).map(|output| &output.value);
-            change.value.is_none() || recorded != change.value.as_ref()
+        .filter_map(|(name, mut change)| {
+            change.before = planner.prior.outputs.get(&name).map(|o| o.value.clone());
+            let changes = change.value.is_none() || change.before != change.value;
+            changes.then_some((name, change))
         })
         .collect();
+    for (name, recorded) in &planner.prior.outputs {
+        if !planner.config.outputs.contains_key(name) {
+            let removed = OutputChange {
+                value: None,
+                sensitive: recorded.sensitive,
+                before: Some(recorded.value.clone()),
+                removed: true,
+            };
+            outputs.insert(name.clone(), removed);
+        }
+    }
 
     Ok(Plan {
         lineage: planner.prior.lineage.clone(),
         serial: planner.prior.serial,
         changes,
         outputs,
+        ..Plan::default()
     })
 }
 
@@ -113,7 +134,45 @@ pub fn destroy(prior: &State, actual: &Actual) -> Plan {
         lineage: prior.lineage.clone(),
         serial: prior.serial,
         changes: deletions(prior, actual, &BTreeSet::new()),
-        outputs: BTreeMap::new(),
+        mode: Mode::Destroy,
+        ..Plan::default()
+    }
+}
+
+/// The plan of `--refresh-only`: each recorded instance the backend has otherwise than
+/// the state file says, as it is now (`~`), or gone (`-`). Applying it changes the state
+/// file alone.
+pub fn refresh_only(prior: &State, actual: &Actual) -> Plan {
+    let changes = prior
+        .resources
+        .values()
+        .filter_map(|recorded| {
+            let instance = Instance::parse(&recorded.address)?;
+            let before =
+                Attributes::from_json(&recorded.attributes, &recorded.sensitive_attributes);
+            let (action, after) = match actual.get(&recorded.address)? {
+                None => (Action::Delete, None),
+                Some(now) => {
+                    let computed = instance.resource.kind().schema().computed_names();
+                    if changed_paths(&before, now, &computed).is_empty() {
+                        return None;
+                    }
+                    (Action::Update, Some(now.clone()))
+                }
+            };
+            Some(Change {
+                before: Some(before),
+                after,
+                ..Change::new(instance, action)
+            })
+        })
+        .collect();
+    Plan {
+        lineage: prior.lineage.clone(),
+        serial: prior.serial,
+        changes,
+        mode: Mode::RefreshOnly,
+        ..Plan::default()
     }
 }
 
@@ -134,17 +193,10 @@ fn deletions(prior: &State, actual: &Actual, declared: &BTreeSet<String>) -> Vec
             let reason = matches!(actual.get(&recorded.address), Some(None))
                 .then(|| "already removed outside yoyoform".to_owned());
             Some(Change {
-                instance,
-                action: Action::Delete,
                 before: Some(before),
-                after: None,
-                forces_replacement: BTreeSet::new(),
                 reason,
-                create_before_destroy: false,
-                unrecorded: None,
-                moves: false,
                 dependencies: recorded_dependencies(prior, &recorded.address),
-                prior_dependencies: BTreeSet::new(),
+                ..Change::new(instance, Action::Delete)
             })
         })
         .collect();
@@ -217,7 +269,8 @@ impl Prior {
 /// `target`. `actual` is `None` when the backend was not asked, `Some(None)` when the
 /// object is gone. A prior that is tainted (its removal was started and did not finish),
 /// or that another backend made, is made anew whatever else it needs, the old one first
-/// (maybe half-stopped; or holding the host port the new one takes).
+/// (maybe half-stopped; or holding the host port the new one takes). One `forced` is
+/// replaced though nothing changed, in the order its kind replaces it.
 pub fn diff(
     kind: &dyn Kind,
     instance: &Instance,
@@ -225,9 +278,10 @@ pub fn diff(
     target: Target,
     prior: Option<Prior>,
     actual: Option<&Option<Attributes>>,
+    forced: bool,
 ) -> Option<Change> {
     let schema = kind.schema();
-    let computed: Vec<&str> = schema.computed().map(|attribute| attribute.name).collect();
+    let computed = schema.computed_names();
     let mut after = desired;
     // A computed value stays what it was unless the instance is made anew.
     for attribute in schema.computed() {
@@ -239,17 +293,11 @@ pub fn diff(
         }
     }
     let change = |action, before, after, forces_replacement, reason: Option<String>| Change {
-        instance: instance.clone(),
-        action,
         before,
         after: Some(after),
         forces_replacement,
         reason,
-        dependencies: BTreeSet::new(),
-        prior_dependencies: BTreeSet::new(),
-        create_before_destroy: false,
-        unrecorded: None,
-        moves: false,
+        ..Change::new(instance.clone(), action)
     };
 
     let Some(Prior {
@@ -285,13 +333,27 @@ pub fn diff(
             create_before_destroy: false,
         }
     } else {
-        kind.decide(&Diff {
-            before: &before,
-            after: &after,
-            changed: &changed,
-            drifted: &drifted,
-            target,
-        })
+        let decide = |changed: &BTreeSet<Path>| {
+            kind.decide(&Diff {
+                before: &before,
+                after: &after,
+                changed,
+                drifted: &drifted,
+                target,
+            })
+        };
+        match decide(&changed) {
+            decided @ Decision::Replace { .. } => decided,
+            // Asked as if every attribute changed, the kind says which one goes first; a
+            // kind that would update in place is made anew all the same, old one first.
+            _ if forced => match decide(&changed_paths(&Attributes::default(), &after, &[])) {
+                decided @ Decision::Replace { .. } => decided,
+                _ => Decision::Replace {
+                    create_before_destroy: false,
+                },
+            },
+            decided => decided,
+        }
     };
     let drift_reason = if tainted {
         Some("its removal was started and did not finish".to_owned())
@@ -299,6 +361,8 @@ pub fn diff(
         Some(format!(
             "the project moves from the {made_on} backend to the {target} backend"
         ))
+    } else if forced {
+        Some("its replacement was asked for with --replace".to_owned())
     } else {
         drift_reason
     };
@@ -522,6 +586,7 @@ mod tests {
                 Target::Docker,
                 prior,
                 actual.as_ref(),
+                false,
             );
             let got = change.as_ref().map(|change| {
                 let forces: Vec<String> = change
@@ -549,6 +614,7 @@ mod tests {
             Target::Docker,
             Some(on_docker(recorded("img:1", env), false)),
             Some(&container(false, "img:1", env)),
+            false,
         )
         .unwrap();
         let after = change.after.unwrap();
@@ -570,6 +636,7 @@ mod tests {
             Target::Docker,
             tainted.clone(),
             Some(&running),
+            false,
         )
         .unwrap();
         assert_eq!(change.action, Action::Replace);
@@ -586,6 +653,7 @@ mod tests {
             Target::Docker,
             tainted,
             Some(&None),
+            false,
         )
         .unwrap();
         assert_eq!(gone.action, Action::Create);
@@ -604,6 +672,7 @@ mod tests {
             Target::Docker,
             Some(on_docker(prior, false)),
             Some(&actual),
+            false,
         )
         .unwrap();
         assert_eq!(change.action, Action::Replace);
@@ -617,6 +686,11 @@ mod tests {
     /// Plans `source` (services from existing images, so nothing is hashed) against
     /// `prior`, with the backend having exactly what the state file says.
     fn plan_for(source: &str, prior: &State) -> Plan {
+        plan_replacing(source, prior, &[])
+    }
+
+    /// [`plan_for`], with `replace` made anew.
+    fn plan_replacing(source: &str, prior: &State, replace: &[Instance]) -> Plan {
         let root = std::env::temp_dir();
         let config = crate::config::load_source(
             std::path::Path::new("env.toml"),
@@ -639,6 +713,7 @@ mod tests {
             graph: &graph,
             prior,
             actual: &actual,
+            replace,
         })
         .expect("a plan")
     }
@@ -727,5 +802,32 @@ mod tests {
         assert!(after.is_unknown(&key) && after.is_sensitive(&key));
         // Once applied, the secret's value is known and the plan is empty.
         assert!(plan_for(&workers(1), &applied(&plan)).is_empty());
+    }
+
+    #[test]
+    fn replace_makes_anew_what_did_not_change_and_what_uses_its_new_values() {
+        let state = applied(&plan_for(&workers(2), &State::new("test")));
+        let one = [Instance::parse("service.worker[1]").unwrap()];
+        let plan = plan_replacing(&workers(2), &state, &one);
+        assert_eq!(summary(&plan), ["-/+ service.worker[1]"]);
+        let change = &plan.changes[0];
+        assert!(
+            change.create_before_destroy,
+            "no port, no volume: new one first"
+        );
+        assert_eq!(
+            change.reason.as_deref(),
+            Some("its replacement was asked for with --replace")
+        );
+        // A new secret value is unknown until made: what uses it is made anew too.
+        let secret = [Instance::parse("secret.key").unwrap()];
+        assert_eq!(
+            summary(&plan_replacing(&workers(2), &state, &secret)),
+            [
+                "-/+ secret.key",
+                "-/+ service.worker[0]",
+                "-/+ service.worker[1]"
+            ]
+        );
     }
 }

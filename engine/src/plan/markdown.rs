@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::model::{Action, Change, Plan};
-use super::render::{Style, change_text, render_outputs};
+use super::render::{Style, change_text, render_output_changes};
 
 /// GitHub refuses comments longer than this many characters.
 pub const LIMIT: usize = 65_536;
@@ -55,7 +55,7 @@ pub fn markdown(plan: &Plan, title: &str, see_all: &str) -> String {
     let outputs = (!plan.outputs.is_empty()).then(|| {
         format!(
             "<details><summary>Changes to outputs</summary>\n\n````text\n{}````\n\n</details>\n",
-            render_outputs(&plan.outputs)
+            render_output_changes(&plan.outputs, Style::default())
         )
     });
     let budget = LIMIT - RESERVE - outputs.as_ref().map_or(0, String::len);

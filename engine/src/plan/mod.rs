@@ -6,9 +6,11 @@ mod markdown;
 mod model;
 mod render;
 mod saved;
+mod targeting;
 
-pub use build::{Actual, Planner, build, changed_paths, destroy};
+pub use build::{Actual, Planner, build, changed_paths, destroy, refresh_only};
 pub use markdown::markdown;
-pub use model::{Action, Change, Instance, OutputChange, Plan};
+pub use model::{Action, Change, Instance, Mode, OutputChange, Plan};
 pub use render::{Style, change_text, render, render_outputs, render_recorded};
 pub use saved::{SavedPlan, SavedPlanError};
+pub use targeting::{matches, restrict, restrict_destroy, select};

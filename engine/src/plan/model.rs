@@ -139,6 +139,24 @@ pub struct Change {
 }
 
 impl Change {
+    /// A change of `instance` with nothing more said: no attributes, reasons or
+    /// dependencies yet.
+    pub fn new(instance: Instance, action: Action) -> Change {
+        Change {
+            instance,
+            action,
+            before: None,
+            after: None,
+            forces_replacement: BTreeSet::new(),
+            reason: None,
+            dependencies: BTreeSet::new(),
+            prior_dependencies: BTreeSet::new(),
+            create_before_destroy: false,
+            unrecorded: None,
+            moves: false,
+        }
+    }
+
     /// The plan's symbol for this change.
     pub fn symbol(&self) -> &'static str {
         match (self.action, self.create_before_destroy) {
@@ -148,17 +166,44 @@ impl Change {
     }
 }
 
-/// An output's value after apply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An output's value after apply; in a plan, with the value the state file records.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OutputChange {
-    /// The value, `None` when known only after apply.
+    /// The value, `None` when known only after apply (or, `removed`, never again).
     pub value: Option<String>,
     /// Hidden when printed.
     pub sensitive: bool,
+    /// In a plan: the value recorded by the last apply, `None` for a new output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    /// In a plan: env.toml no longer declares it, and apply forgets it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+/// What a plan is for: Terraform's planning modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Make the backend match env.toml.
+    #[default]
+    Normal,
+    /// Remove what the state records (`plan --destroy`, `destroy`).
+    Destroy,
+    /// Record in the state file what changed outside yoyoform, and change nothing on the
+    /// backend (`--refresh-only`).
+    RefreshOnly,
+}
+
+impl Mode {
+    /// Whether it is the normal mode (left out of the JSON then).
+    pub fn is_normal(&self) -> bool {
+        *self == Mode::Normal
+    }
 }
 
 /// The version of the JSON `plan --json` prints; a new one when its shape changes.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+pub const JSON_FORMAT_VERSION: u32 = 2;
 
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -171,6 +216,12 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// The outputs whose value changes (or is not known yet), with their value after apply.
     pub outputs: BTreeMap<String, OutputChange>,
+    /// What it is for.
+    #[serde(default, skip_serializing_if = "Mode::is_normal")]
+    pub mode: Mode,
+    /// The `--target` addresses it was limited to (none: all of env.toml).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 impl Plan {
@@ -217,6 +268,7 @@ impl Plan {
         for output in copy.outputs.values_mut() {
             if output.sensitive {
                 output.value = None;
+                output.before = None;
             }
         }
         copy

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::model::{Action, Change, OutputChange, Plan};
+use super::model::{Action, Change, Mode, OutputChange, Plan};
 use crate::attributes::{Attributes, Path, Value};
 
 /// How to print.
@@ -37,31 +37,96 @@ impl Style {
 pub fn render(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     if plan.is_empty() {
-        out.push_str(
-            "No changes. Your environment matches the configuration.\n\n\
-             yoyoform found no differences between env.toml, the state file and Docker, \
-             so no changes are needed.\n",
-        );
+        out.push_str(match plan.mode {
+            Mode::Normal => {
+                "No changes. Your environment matches the configuration.\n\n\
+                 yoyoform found no differences between env.toml, the state file and Docker, \
+                 so no changes are needed.\n"
+            }
+            Mode::Destroy => "No changes. The state file records nothing to destroy.\n",
+            Mode::RefreshOnly => {
+                "No changes. What the backend has is what the state file records: nothing \
+                 changed outside yoyoform.\n"
+            }
+        });
+        targeting_note(&mut out, plan);
         return out;
     }
     if !plan.changes.is_empty() {
-        out.push_str("yoyoform will perform the following actions:\n");
+        out.push_str(match plan.mode {
+            Mode::RefreshOnly => "yoyoform found changes made outside yoyoform:\n",
+            _ => "yoyoform will perform the following actions:\n",
+        });
         for change in &plan.changes {
             out.push('\n');
-            render_change(&mut out, change, style);
+            render_change(&mut out, change, plan.mode, style);
         }
-        let (add, change, destroy) = plan.counts();
-        let _ = writeln!(
-            out,
-            "\nPlan: {add} to add, {change} to change, {destroy} to destroy."
-        );
+        if plan.mode == Mode::RefreshOnly {
+            out.push_str(
+                "\nThis is a refresh-only plan: applying it records these changes in the \
+                 state file, and changes nothing on the backend.\n",
+            );
+        } else {
+            let (add, change, destroy) = plan.counts();
+            let _ = writeln!(
+                out,
+                "\nPlan: {add} to add, {change} to change, {destroy} to destroy."
+            );
+        }
     }
     if !plan.outputs.is_empty() {
         if !plan.changes.is_empty() {
             out.push('\n');
         }
         out.push_str("Changes to Outputs:\n");
-        out.push_str(&render_outputs(&plan.outputs));
+        out.push_str(&render_output_changes(&plan.outputs, style));
+    }
+    targeting_note(&mut out, plan);
+    out
+}
+
+/// Under a plan limited by `--target`: what it leaves out.
+fn targeting_note(out: &mut String, plan: &Plan) {
+    if plan.targets.is_empty() {
+        return;
+    }
+    let targets: Vec<String> = plan.targets.iter().map(|t| format!("`{t}`")).collect();
+    let one = targets.len() == 1;
+    let related = match plan.mode {
+        Mode::Destroy if one => "what depends on it",
+        Mode::Destroy => "what depends on them",
+        _ if one => "what it depends on",
+        _ => "what they depend on",
+    };
+    let _ = writeln!(
+        out,
+        "\nNote: this plan covers only --target {} and {related}; other differences wait \
+         for a plan without --target.",
+        targets.join(", ")
+    );
+}
+
+/// A plan's outputs, each with its symbol and before -> after: `+` a new one, `~` a
+/// changed one, `-` one env.toml no longer declares.
+pub fn render_output_changes(outputs: &BTreeMap<String, OutputChange>, style: Style) -> String {
+    let width = outputs.keys().map(String::len).max().unwrap_or(0);
+    let mut out = String::new();
+    for (name, output) in outputs {
+        let shown = |value: Option<&String>| match value {
+            _ if output.sensitive => "(sensitive value)".to_owned(),
+            Some(value) => quote(value),
+            None => "(known after apply)".to_owned(),
+        };
+        let (symbol, text) = match (&output.before, output.removed) {
+            (before, true) => ("-", format!("{} -> null", shown(before.as_ref()))),
+            (None, false) => ("+", shown(output.value.as_ref())),
+            (Some(_), false) if output.sensitive => ("~", shown(None)),
+            (Some(before), false) => (
+                "~",
+                format!("{} -> {}", quote(before), shown(output.value.as_ref())),
+            ),
+        };
+        let _ = writeln!(out, "  {} {name:width$} = {text}", style.paint(symbol));
     }
     out
 }
@@ -146,12 +211,15 @@ pub fn render_recorded(recorded: &state::ResourceState) -> String {
 /// One change as `plan` prints it: its header lines and its attributes block.
 pub fn change_text(change: &Change, style: Style) -> String {
     let mut out = String::new();
-    render_change(&mut out, change, style);
+    render_change(&mut out, change, Mode::Normal, style);
     out
 }
 
-fn render_change(out: &mut String, change: &Change, style: Style) {
+fn render_change(out: &mut String, change: &Change, mode: Mode, style: Style) {
     let verb = match change.action {
+        // What was found, not what will be done.
+        Action::Delete if mode == Mode::RefreshOnly => "has been removed outside yoyoform",
+        _ if mode == Mode::RefreshOnly => "has changed outside yoyoform",
         Action::Create if change.unrecorded.is_some() => "will be adopted",
         Action::Delete if change.unrecorded.is_some() => "will be destroyed (not recorded)",
         Action::Create => "will be created",
@@ -473,7 +541,6 @@ mod tests {
     use super::*;
     use crate::config::model::Address;
     use crate::plan::model::Instance;
-    use std::collections::BTreeSet;
 
     fn instance(kind: &'static str, name: &str, index: Option<u32>) -> Instance {
         Instance {
@@ -502,17 +569,10 @@ mod tests {
         forces: &[Path],
     ) -> Change {
         Change {
-            instance,
-            action,
             before,
             after,
             forces_replacement: forces.iter().cloned().collect(),
-            reason: None,
-            dependencies: BTreeSet::new(),
-            prior_dependencies: BTreeSet::new(),
-            create_before_destroy: false,
-            unrecorded: None,
-            moves: false,
+            ..Change::new(instance, action)
         }
     }
 
@@ -546,7 +606,7 @@ mod tests {
                 "url".to_string(),
                 OutputChange {
                     value: Some("http://127.0.0.1:8080".into()),
-                    sensitive: false,
+                    ..OutputChange::default()
                 },
             )]
             .into(),
@@ -567,7 +627,7 @@ mod tests {
 Plan: 1 to add, 0 to change, 0 to destroy.
 
 Changes to Outputs:
-  url = "http://127.0.0.1:8080"
+  + url = "http://127.0.0.1:8080"
 "#;
         assert_eq!(render(&plan, Style::default()), expected);
     }

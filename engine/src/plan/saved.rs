@@ -3,6 +3,7 @@
 //! state file changed since it was saved, or something a change is made from (the sources
 //! of an image, a file copied into a container) is no longer what the plan shows.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path as FsPath;
@@ -15,7 +16,7 @@ use crate::attributes::{Attributes, Value};
 use crate::config::model::Config;
 
 /// The format of saved plan files.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 /// A plan as saved on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,11 @@ pub struct SavedPlan {
     /// Digest of what the plan was made from: env.toml's text, the project and the
     /// variables' values.
     pub config_digest: String,
+    /// The project it was made for: `apply FILE` plans for it again.
+    pub project: String,
+    /// Every variable's value as the plan used it: `apply FILE` takes these, as
+    /// Terraform's saved plans carry theirs, so nothing has to be given twice.
+    pub variables: BTreeMap<String, String>,
     /// The plan.
     pub plan: Plan,
 }
@@ -62,6 +68,12 @@ impl SavedPlan {
             format_version: FORMAT_VERSION,
             yoyoform_version: env!("CARGO_PKG_VERSION").to_owned(),
             config_digest: config_digest(config)?,
+            project: config.project.clone(),
+            variables: config
+                .variables
+                .iter()
+                .map(|(name, variable)| (name.clone(), variable.value.to_string()))
+                .collect(),
             plan,
         })
     }

@@ -156,6 +156,14 @@ impl Ran {
         self
     }
 
+    /// Panics with the whole run unless stdout is exactly `text`.
+    pub fn stdout_is(self, text: &str) -> Ran {
+        if self.stdout != text {
+            self.fail(&format!("expected stdout to be exactly:\n{text}"));
+        }
+        self
+    }
+
     /// Panics with the whole run unless stderr is exactly `text`.
     pub fn stderr_is(self, text: &str) -> Ran {
         if self.stderr != text {
