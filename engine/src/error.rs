@@ -99,15 +99,15 @@ pub enum Error {
     Conflicts(Vec<String>),
     /// Another command holds the project on the backend.
     #[error(
-        "project `{project}` is being changed on the Docker daemon by {holder}, from another state file; wait for it to finish, or, if that process is gone, remove its lock with `docker volume rm {lock}`"
+        "project `{project}` is being changed on the Docker daemon by {holder}, from another state file; wait for it to finish, or, if that process is gone, let go of its lock with `yoyoform force-unlock {id}`"
     )]
     ProjectLocked {
         /// The project.
         project: String,
         /// Who holds it.
         holder: Box<state::LockInfo>,
-        /// The lock's name on the daemon.
-        lock: String,
+        /// The hold's id, for `force-unlock`.
+        id: String,
     },
     /// A host port an instance publishes is taken by something else.
     #[error(

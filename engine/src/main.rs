@@ -15,9 +15,9 @@ use engine::apply::{self, Applier, Event, Outcome};
 use engine::backend::routing::Routing;
 use engine::config::model::Config;
 use engine::config::{self, Overrides};
-use engine::plan::{self, Action, Mode, OutputChange, SavedPlan, Style};
+use engine::plan::{self, Action, Mode, SavedPlan, Style};
 use engine::session::{Reading, Scope, Session, state_path};
-use engine::state_edit;
+use engine::{state_edit, state_json};
 use resources::source::{Disk, Git, Source};
 
 /// Declare the Yoyo platform's development environment in env.toml; plan, apply and
@@ -51,7 +51,7 @@ struct Cli {
     host: Option<String>,
     /// How long to wait for the state file's lock when another command holds it: `30s`,
     /// `2m` [default: 0s, refuse at once].
-    #[arg(long, global = true, value_name = "DURATION", value_parser = lock_timeout, default_value = "0s")]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = lock_timeout, default_value = "0s", hide_default_value = true)]
     lock_timeout: Duration,
     #[command(subcommand)]
     command: Command,
@@ -104,13 +104,23 @@ enum Command {
         #[arg(long, conflicts_with_all = ["replace", "refresh_only"])]
         destroy: bool,
     },
-    /// Print a plan saved with `plan --out`, as text or JSON.
+    /// Print the state (what the last apply recorded), or a plan saved with `plan --out`.
     Show {
-        /// The saved plan.
-        plan_file: PathBuf,
+        /// A saved plan to print instead of the state.
+        plan_file: Option<PathBuf>,
         /// As JSON (sensitive values hidden).
         #[arg(long)]
         json: bool,
+    },
+    /// Let go of the project's hold on the Docker daemon that a command left behind (one
+    /// of another machine, or killed with its daemon unreachable). LOCK_ID is the id the
+    /// refusal names.
+    ForceUnlock {
+        /// The hold's id, as the refused command said it.
+        lock_id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        force: bool,
     },
     /// Make Docker match env.toml, or carry out a plan saved with `plan --out`.
     Apply {
@@ -327,13 +337,56 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::mem::forget((config, graph, prior, backend, actual, plan));
             Ok(code)
         }
-        Command::Show { plan_file, json } => {
+        Command::Show {
+            plan_file: Some(plan_file),
+            json,
+        } => {
             let saved = SavedPlan::load(plan_file)?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&saved.plan.to_json())?);
             } else {
                 print!("{}", plan::render(&saved.plan, style));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show {
+            plan_file: None,
+            json,
+        } => {
+            let state = recorded(&cli)?;
+            if *json {
+                let document = state_json::state(&state);
+                println!("{}", serde_json::to_string_pretty(&document)?);
+            } else {
+                print!("{}", plan::render_state(&state));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ForceUnlock { lock_id, force } => {
+            let config = load(&cli)?;
+            let project = &config.project;
+            let host = engine::backend::docker::DockerHost::new(cli.host.clone());
+            let Some((id, holder)) = host.holder(project).await? else {
+                bail!(
+                    "project `{project}` is not held on the Docker daemon at {}: there is \
+                     nothing to unlock",
+                    host.address()
+                );
+            };
+            if id != *lock_id {
+                bail!(
+                    "project `{project}` is held by {holder} under another lock id than \
+                     `{lock_id}`; nothing was removed"
+                );
+            }
+            println!(
+                "Project `{project}` is held on the Docker daemon by {holder} (lock id \
+                 `{id}`).\nLetting go of it while that command still runs lets another one \
+                 change the project at the same time."
+            );
+            confirm("force-unlock", *force, "--force")?;
+            host.force_unlock(project, lock_id).await?;
+            println!("yoyoform let go of the project `{project}`'s hold on the Docker daemon.");
             Ok(ExitCode::SUCCESS)
         }
         Command::Apply {
@@ -363,7 +416,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let plan = session.plan().await?;
                     print!("{}", plan::render(&plan, style));
                     if !plan.is_empty() {
-                        confirm("apply", *auto_approve)?;
+                        confirm("apply", *auto_approve, "--auto-approve")?;
                     }
                     plan
                 }
@@ -427,7 +480,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let plan = session.plan().await?;
             print!("{}", plan::render(&plan, style));
             if !plan.is_empty() {
-                confirm("destroy", *auto_approve)?;
+                confirm("destroy", *auto_approve, "--auto-approve")?;
             }
             destroy(session, &plan, *keep_images).await
         }
@@ -503,17 +556,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Output { name, json } => {
-            let config = load(&cli)?;
-            let path = state_path(&config, cli.state.as_deref());
-            if !path.exists() {
-                bail!(
-                    "no state file at {}: nothing has been applied for the project `{}`; \
-                     `yoyoform apply` records the outputs",
-                    path.display(),
-                    config.project
-                );
-            }
-            let state = state::read_unlocked(&path)?;
+            let state = recorded(&cli)?;
             match name {
                 Some(name) => {
                     let output = state
@@ -527,39 +570,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 None if *json => {
-                    let outputs: serde_json::Map<String, serde_json::Value> = state
-                        .outputs
-                        .iter()
-                        .map(|(name, output)| {
-                            let value = if output.sensitive {
-                                serde_json::Value::Null
-                            } else {
-                                output.value.as_str().into()
-                            };
-                            let entry = serde_json::json!({
-                                "sensitive": output.sensitive,
-                                "value": value,
-                            });
-                            (name.clone(), entry)
-                        })
-                        .collect();
+                    let outputs = state_json::outputs(&state);
                     println!("{}", serde_json::to_string_pretty(&outputs)?);
                 }
-                None => {
-                    let outputs = state
-                        .outputs
-                        .iter()
-                        .map(|(name, output)| {
-                            let change = OutputChange {
-                                value: Some(output.value.clone()),
-                                sensitive: output.sensitive,
-                                ..OutputChange::default()
-                            };
-                            (name.clone(), change)
-                        })
-                        .collect();
-                    print!("{}", plan::render_outputs(&outputs));
-                }
+                None => print!("{}", plan::render_recorded_outputs(&state.outputs)),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -668,6 +682,22 @@ impl InvalidConfig {
             "diagnostics": diagnostics,
         })
     }
+}
+
+/// The state file as the last command left it, read without its lock; none is an error
+/// (nothing was applied).
+fn recorded(cli: &Cli) -> anyhow::Result<state::State> {
+    let config = load(cli)?;
+    let path = state_path(&config, cli.state.as_deref());
+    if !path.exists() {
+        bail!(
+            "no state file at {}: nothing has been applied for the project `{}`; \
+             `yoyoform apply` records what it makes",
+            path.display(),
+            config.project
+        );
+    }
+    Ok(state::read_unlocked(&path)?)
 }
 
 /// Loads env.toml and opens the command's session on the project's backends.
@@ -858,15 +888,14 @@ async fn destroy(
     Ok(exit_code(&outcome))
 }
 
-/// Asks for `yes`, unless approved beforehand; refuses without a terminal to ask on.
-fn confirm(operation: &str, auto_approve: bool) -> anyhow::Result<()> {
-    if auto_approve {
+/// Asks for `yes`, unless approved beforehand (with `flag`); refuses without a terminal
+/// to ask on.
+fn confirm(operation: &str, approved: bool, flag: &str) -> anyhow::Result<()> {
+    if approved {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        bail!(
-            "{operation} needs confirmation, and there is no terminal to ask on: pass --auto-approve"
-        );
+        bail!("{operation} needs confirmation, and there is no terminal to ask on: pass {flag}");
     }
     print!(
         "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "

@@ -356,10 +356,14 @@ fn outputs_from_the_state_as_text_and_json() {
             .args(args)
             .run()
     };
-    output(&[]).code(1).stderr_is(
-        "Error: no state file at ./.yoyoform/demo.state.json: nothing has been applied for \
-         the project `demo`; `yoyoform apply` records the outputs\n",
-    );
+    let nothing_applied = "Error: no state file at ./.yoyoform/demo.state.json: nothing has \
+         been applied for the project `demo`; `yoyoform apply` records what it makes\n";
+    output(&[]).code(1).stderr_is(nothing_applied);
+    Yoyoform::new(dir.path())
+        .args(["show"])
+        .run()
+        .code(1)
+        .stderr_is(nothing_applied);
 
     let recorded = serde_json::json!({
         "version": 1, "serial": 1, "lineage": "0a1b2c3d", "yoyoform_version": "0.1.0",
@@ -690,6 +694,25 @@ fn state_commands_list_show_move_and_forget() {
         !ran.stdout.contains(key.as_str().unwrap()),
         "the value is hidden"
     );
+    // `show`: the whole state, each instance as `state show` prints it; as JSON too.
+    let ran = run(&["show"]).code(0).stderr_is("");
+    assert_eq!(
+        ran.stdout,
+        "# secret.key: a secret on the docker backend, ids []\nsecret.key {\n    \
+         length = \"16\"\n    value  = (sensitive value)\n}\n\n\
+         # secret.other: a secret on the docker backend, ids []\nsecret.other {\n    \
+         length = \"32\"\n    value  = (sensitive value)\n}\n",
+        "{ran}"
+    );
+    let ran = run(&["show", "--json"]).code(0).stderr_is("");
+    let document: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(document["format_version"], 1, "{ran}");
+    assert_eq!(document["resources"][0]["address"], "secret.key", "{ran}");
+    assert_eq!(
+        document["resources"][0]["attributes"]["value"], "(sensitive value)",
+        "{ran}"
+    );
+    assert!(!ran.stdout.contains(key.as_str().unwrap()), "{ran}");
 
     // Renamed in env.toml: a replacement, unless the state follows.
     write("[secret.token]\nlength = 16\n\n[secret.other]\n");

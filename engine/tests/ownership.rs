@@ -382,10 +382,35 @@ fn the_project_is_held_on_the_daemon_while_it_changes() {
     assert!(owned.container_id("web").is_none(), "nothing was made");
     // Reading is not changing.
     owned.yoyoform("a", &["plan"]).code(0);
+    // force-unlock: only the hold named by its id, and only when asked for sure.
     owned
-        .runtime
-        .block_on(resources::volume::remove(&owned.docker, &lock))
-        .unwrap();
+        .yoyoform("a", &["force-unlock", "mine"])
+        .code(1)
+        .stderr_is(&format!(
+            "Error: project `{}` is held by someone@elsewhere (pid 1, apply) since \
+             2026-12-01T10:00:00Z under another lock id than `mine`; nothing was removed\n",
+            owned.project
+        ));
+    owned
+        .yoyoform("a", &["force-unlock", "theirs"])
+        .code(1)
+        .stderr_is(
+            "Error: force-unlock needs confirmation, and there is no terminal to ask on: pass \
+             --force\n",
+        );
+    assert!(lock_exists(), "nothing was removed without confirmation");
+    owned
+        .yoyoform("a", &["force-unlock", "theirs", "--force"])
+        .code(0)
+        .stdout_has(&format!(
+            "yoyoform let go of the project `{}`'s hold on the Docker daemon.",
+            owned.project
+        ));
+    assert!(!lock_exists(), "force-unlock removed the hold");
+    owned
+        .yoyoform("a", &["force-unlock", "theirs", "--force"])
+        .code(1)
+        .stderr_has("is not held on the Docker daemon");
 
     // Left by a process of this machine that no longer runs: taken over, then let go.
     let here = state::LockInfo::current("apply").host;

@@ -38,7 +38,7 @@ impl LockInfo {
 
     /// Stands in for a holder that has not written its details yet (it is between taking
     /// the lock and writing the file) or wrote something unreadable.
-    pub(crate) fn unknown() -> LockInfo {
+    pub fn unknown() -> LockInfo {
         LockInfo {
             user: "unknown".to_owned(),
             host: "unknown".to_owned(),

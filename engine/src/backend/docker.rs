@@ -90,6 +90,37 @@ impl DockerHost {
         });
     }
 
+    /// Who holds `project` on the daemon, with the hold's id; `None` when no one does.
+    pub async fn holder(&self, project: &str) -> Result<Option<(String, state::LockInfo)>, Error> {
+        let docker = self.docker().await?;
+        let Some(found) = resources::volume::inspect(docker, &lock_name(project)).await? else {
+            return Ok(None);
+        };
+        let token = found.labels.get(LOCK_TOKEN).cloned().unwrap_or_default();
+        let holder = found
+            .labels
+            .get(LOCK_HOLDER)
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_else(state::LockInfo::unknown);
+        Ok(Some((token, holder)))
+    }
+
+    /// Removes the hold on `project` whose id is `id` (`force-unlock`), left by a command
+    /// that is gone: a hold taken since, under another id, stays.
+    pub async fn force_unlock(&self, project: &str, id: &str) -> Result<(), Error> {
+        let docker = self.docker().await?;
+        let name = lock_name(project);
+        match resources::volume::inspect(docker, &name).await? {
+            Some(found) if found.labels.get(LOCK_TOKEN).map(String::as_str) == Some(id) => {
+                resources::volume::remove(docker, &name).await?;
+                Ok(())
+            }
+            _ => Err(Error::Backend(format!(
+                "project `{project}` is not held under the lock id `{id}`; nothing was removed"
+            ))),
+        }
+    }
+
     /// Lets go of the project, if this command holds it.
     pub async fn release(&self) -> Result<(), Error> {
         let hold = self.hold.lock().expect("the project's hold").take();
@@ -165,7 +196,7 @@ async fn take(docker: &resources::Docker, hold: &Hold) -> Result<(), Error> {
         return Err(Error::ProjectLocked {
             project: hold.project.clone(),
             holder: Box::new(theirs),
-            lock: name,
+            id: found.labels.get(LOCK_TOKEN).cloned().unwrap_or_default(),
         });
     }
     Err(Error::Backend(format!(

@@ -11,6 +11,9 @@ mod targeting;
 pub use build::{Actual, Planner, build, changed_paths, destroy, refresh_only};
 pub use markdown::markdown;
 pub use model::{Action, Change, Instance, Mode, OutputChange, Plan};
-pub use render::{Style, change_text, render, render_outputs, render_recorded};
+pub use render::{
+    Style, change_text, render, render_outputs, render_recorded, render_recorded_outputs,
+    render_state,
+};
 pub use saved::{SavedPlan, SavedPlanError};
 pub use targeting::{matches, restrict, restrict_destroy, select};

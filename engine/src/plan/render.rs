@@ -149,6 +149,40 @@ pub fn render_outputs(outputs: &BTreeMap<String, OutputChange>) -> String {
     out
 }
 
+/// The state as `show` prints it: every recorded instance as `state show` prints it, then
+/// the outputs.
+pub fn render_state(state: &state::State) -> String {
+    if state.resources.is_empty() && state.outputs.is_empty() {
+        return "The state file records nothing: nothing is applied.\n".to_owned();
+    }
+    let records: Vec<String> = state.resources.values().map(render_recorded).collect();
+    let mut out = records.join("\n");
+    if !state.outputs.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str("Outputs:\n\n");
+        out.push_str(&render_recorded_outputs(&state.outputs));
+    }
+    out
+}
+
+/// The outputs the state records, as `name = "value"` lines (sensitive ones hidden).
+pub fn render_recorded_outputs(outputs: &BTreeMap<String, state::OutputState>) -> String {
+    let outputs = outputs
+        .iter()
+        .map(|(name, output)| {
+            let value = OutputChange {
+                value: Some(output.value.clone()),
+                sensitive: output.sensitive,
+                ..OutputChange::default()
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    render_outputs(&outputs)
+}
+
 /// What the state records of one instance, as `state show` prints it: a header with its
 /// kind, backend and ids, then its attributes in the plan's notation, sensitive values
 /// hidden.

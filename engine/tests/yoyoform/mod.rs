@@ -172,6 +172,14 @@ impl Ran {
         self
     }
 
+    /// Panics with the whole run unless stderr contains `text`.
+    pub fn stderr_has(self, text: &str) -> Ran {
+        if !self.stderr.contains(text) {
+            self.fail(&format!("expected stderr to contain {text:?}"));
+        }
+        self
+    }
+
     /// Panics with `why` and the whole run.
     pub fn fail(&self, why: &str) -> ! {
         panic!("{why}\n\n{self}");
