@@ -173,10 +173,11 @@ enum Command {
         #[command(subcommand)]
         command: StateCommand,
     },
-    /// Print the dependency graph of env.toml's resources: DOT for Graphviz (`yoyoform
-    /// graph | dot -Tsvg > graph.svg`), or JSON. Reads neither Docker nor the state.
+    /// Print the dependency graph of env.toml's resources: DOT, a picture (SVG, drawn by
+    /// Graphviz), or JSON. Reads neither Docker nor the state.
     Graph {
-        /// dot (an edge from each resource to what it depends on) or json.
+        /// dot (an edge from each resource to what it depends on), svg (drawn by
+        /// Graphviz's `dot`, which must be installed) or json.
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
@@ -543,6 +544,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let graph = engine::graph::Graph::build(&config)?;
             match format {
                 GraphFormat::Dot => print!("{}", graph.dot()),
+                GraphFormat::Svg => std::io::stdout().write_all(&draw(&graph.dot())?)?,
                 GraphFormat::Json => {
                     println!("{}", serde_json::to_string_pretty(&graph.to_json())?)
                 }
@@ -790,8 +792,42 @@ enum StateCommand {
 enum GraphFormat {
     /// Graphviz's DOT.
     Dot,
+    /// A picture, drawn by Graphviz.
+    Svg,
     /// `{"resources": [{"address", "depends_on"}]}`, dependencies first.
     Json,
+}
+
+/// The SVG picture Graphviz's `dot` draws of `dot_text`.
+fn draw(dot_text: &str) -> anyhow::Result<Vec<u8>> {
+    let child = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(
+            "Graphviz's `dot` is not installed (apt-get install graphviz); \
+             `yoyoform graph` prints the DOT it would draw"
+        ),
+        Err(error) => bail!("cannot run Graphviz's `dot`: {error}"),
+    };
+    let mut stdin = child.stdin.take().expect("a piped stdin");
+    // Written from a thread: dot may fill its stdout pipe before it has read all of stdin.
+    let text = dot_text.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let output = child.wait_with_output()?;
+    writer.join().expect("the writer does not panic")?;
+    if !output.status.success() {
+        bail!(
+            "Graphviz's `dot` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(output.stdout)
 }
 
 /// How a plan is printed.

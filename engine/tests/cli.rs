@@ -648,6 +648,29 @@ fn graph_prints_the_dependencies_as_dot_and_json() {
         ]}),
         "{ran}"
     );
+    // A picture, drawn by Graphviz (scripts/prerequisites installs it): each resource a
+    // node named by its address.
+    let ran = graph(&["--format", "svg"]).code(0).stderr_is("");
+    for part in [
+        "<svg",
+        "<title>service.api</title>",
+        "<title>service.api&#45;&gt;secret.key</title>",
+    ] {
+        if !ran.stdout.contains(part) {
+            ran.fail(&format!("the SVG should contain {part}"));
+        }
+    }
+    let empty = tempfile::tempdir().expect("temp dir");
+    Yoyoform::new(dir.path())
+        .args(["graph", "--format", "svg"])
+        .env("PATH", empty.path())
+        .run()
+        .code(1)
+        .stdout_is("")
+        .stderr_is(
+            "Error: Graphviz's `dot` is not installed (apt-get install graphviz); `yoyoform \
+             graph` prints the DOT it would draw\n",
+        );
     let (_, body, expected) = BROKEN
         .iter()
         .find(|(case, ..)| case.contains("need each other"))
