@@ -435,6 +435,7 @@ mod tests {
             running,
             status: "running".into(),
             exit_code: Some(0),
+            started_at: None,
             health: None,
             health_check: None,
             ports: vec![],
