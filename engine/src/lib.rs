@@ -24,5 +24,6 @@ pub mod resolve;
 pub mod review;
 pub mod session;
 pub mod state_edit;
+pub mod views;
 
 pub use error::{Error, Result};

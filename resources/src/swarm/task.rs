@@ -239,7 +239,7 @@ impl Timestamp {
 }
 
 /// The first 12 characters of an id, as the Docker CLI shows it.
-pub(crate) fn short(id: &str) -> &str {
+pub fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
