@@ -344,6 +344,106 @@ fn ps_logs_and_exec_on_one_daemon() {
     );
 }
 
+/// On a single-node swarm an instance is one service and each task a process, named by
+/// its slot: `ps` lists the tasks (read from their containers, which run on this daemon),
+/// `exec` runs in one, `logs` interleaves the tasks' lines.
+#[test]
+fn ps_logs_and_exec_on_a_single_node_swarm() {
+    // First the swarm, then the project: the project's sweep (dropped first) runs while
+    // the swarm is still there to remove its services from.
+    let _swarm = project::runtime()
+        .block_on(async {
+            let docker = resources::Docker::connect().await?;
+            resources::swarm::testing::Swarm::join(&docker).await
+        })
+        .expect("a single-node swarm on the daemon");
+    let views = Views::new("views-swarm", "swarm");
+    views
+        .yoyoform(&["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Apply complete! Resources: 3 added, 0 changed, 0 destroyed.");
+
+    let ran = views.yoyoform(&["ps"]).code(0).stderr_is("");
+    let project = &views.project;
+    // The cells of each row (none holds two spaces); a task's container is named
+    // `SERVICE.SLOT.TASK-ID`.
+    let rows: Vec<Vec<&str>> = ran
+        .stdout
+        .lines()
+        .map(|line| {
+            line.split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .collect()
+        })
+        .collect();
+    let port = format!("0.0.0.0:{}->8000/tcp", views.port);
+    let expected = [
+        ["ADDRESS", "CONTAINER", "STATE", "HEALTH", "PORTS", "UPTIME"],
+        [
+            "service.web#1",
+            "web.1.",
+            "running",
+            "healthy",
+            &port,
+            "Up ",
+        ],
+        ["service.worker#1", "worker.1.", "running", "-", "-", "Up "],
+        ["service.worker#2", "worker.2.", "running", "-", "-", "Up "],
+    ];
+    let matches = rows.len() == expected.len()
+        && rows
+            .iter()
+            .zip(&expected)
+            .enumerate()
+            .all(|(at, (row, expected))| {
+                let container = format!("{project}-{}", expected[1]);
+                row.len() == 6
+                    && row[0] == expected[0]
+                    && (at == 0 && row[1] == "CONTAINER" || row[1].starts_with(&container))
+                    && row[2..5] == expected[2..5]
+                    && row[5].starts_with(expected[5])
+            });
+    if !matches {
+        ran.fail(&format!("expected rows like {expected:?}"));
+    }
+    let ran = views.yoyoform(&["ps", "--json"]).code(0);
+    let listed: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(listed[0]["backend"], "swarm", "{ran}");
+
+    let since = next_second().to_string();
+    views.say("service.worker#1", "one");
+    views.say("service.worker#2", "two");
+    views.say("service.worker#1", "three");
+    let ran = views
+        .yoyoform(&["logs", "service.worker", "--since", &since])
+        .code(0)
+        .stderr_is("");
+    assert_eq!(
+        ran.stdout, "service.worker#1 | one\nservice.worker#2 | two\nservice.worker#1 | three\n",
+        "{ran}"
+    );
+    let ran = views
+        .yoyoform(&["logs", "service.worker#2", "--tail", "1"])
+        .code(0);
+    assert_eq!(ran.stdout, "service.worker#2 | two\n", "{ran}");
+    views
+        .yoyoform(&["exec", "service.worker", "--", "sh", "-c", "exit 4"])
+        .code(4)
+        .stderr_is(
+            "`service.worker` has 2 instances; running in `service.worker#1` (name another \
+             one, e.g. `service.worker#2`, to run there)\n",
+        );
+    views
+        .yoyoform(&["logs", "service.worker#3"])
+        .code(1)
+        .stderr_is(
+            "Error: `service.worker` has no task `#3`; its tasks: service.worker#1, \
+             service.worker#2\n",
+        );
+    views.yoyoform(&["destroy", "--auto-approve"]).code(0);
+}
+
 /// Without a state file: `ps` and `logs` say there is nothing (exit 0), `ps --json` is an
 /// empty list, `exec` names nothing; no daemon is asked. With one whose daemon cannot be
 /// reached: the one line every command gives.

@@ -188,21 +188,29 @@ pub(crate) fn task(raw: &bollard::models::Task) -> Task {
         exit_code: container.exit_code.filter(|_| state.is_final()),
         container_id: container.container_id.filter(|id| !id.is_empty()),
         since: status.timestamp.as_deref().and_then(Time::parse),
-        ports: status
-            .port_status
-            .and_then(|ports| ports.ports)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|port| {
-                let published = u16::try_from(port.published_port?).ok()?;
-                let target = u16::try_from(port.target_port?).ok()?;
-                let protocol = port
-                    .protocol
-                    .map_or_else(|| "tcp".to_owned(), |p| p.to_string());
-                Some((published, target, protocol))
-            })
-            .collect(),
+        ports: published(status.port_status),
     }
+}
+
+/// The ports a task publishes, each once: Docker 20.10 reports a host-mode port once per
+/// address family it binds.
+fn published(status: Option<bollard::models::PortStatus>) -> Vec<(u16, u16, String)> {
+    let mut ports: Vec<(u16, u16, String)> = status
+        .and_then(|ports| ports.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|port| {
+            let published = u16::try_from(port.published_port?).ok()?;
+            let target = u16::try_from(port.target_port?).ok()?;
+            let protocol = port
+                .protocol
+                .map_or_else(|| "tcp".to_owned(), |protocol| protocol.to_string());
+            Some((published, target, protocol))
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ports
 }
 
 /// When a task was made, as a key that sorts in time order.
