@@ -82,6 +82,25 @@ impl Views {
             .stderr_is("");
     }
 
+    /// `yoyoform ARGS` (a shell command line) on a pseudo-terminal (`script`), with
+    /// NO_COLOR as given: what the terminal showed, and the exit status.
+    fn on_terminal(&self, args: &str, no_color: Option<&str>) -> (String, Option<i32>) {
+        let binary = env!("CARGO_BIN_EXE_yoyoform");
+        let line = format!("{binary} --project {} {args}", self.project);
+        let mut command = Command::new("script");
+        command
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = command.output().expect("running script(1)");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        (text, output.status.code())
+    }
+
     /// `logs -f ARGS` running: its stdout lines as they come; killed when dropped.
     fn follow(&self, args: &[&str]) -> Following {
         let mut child = Command::new(env!("CARGO_BIN_EXE_yoyoform"))
@@ -329,6 +348,21 @@ fn ps_logs_and_exec_on_one_daemon() {
              is neither a duration (`10m`, `1h`), a UNIX timestamp nor an RFC 3339 time \
              (`2026-12-02T10:00:00Z`)\n\nFor more information, try '--help'.\n",
         );
+
+    // On a terminal: the names in colour unless NO_COLOR; exec on a TTY of the container's.
+    let (text, _) = views.on_terminal("logs service.worker --tail 1", None);
+    assert!(
+        text.contains("\x1b[36mservice.worker[0] |\x1b[0m three"),
+        "{text:?}"
+    );
+    let (text, _) = views.on_terminal("logs service.worker --tail 1", Some("1"));
+    assert!(
+        text.contains("service.worker[0] | three") && !text.contains('\x1b'),
+        "{text:?}"
+    );
+    let (text, code) = views.on_terminal("exec service.web -- sh -c 'tty; exit 5'", None);
+    assert!(text.contains("/dev/pts/"), "{text:?}");
+    assert_eq!(code, Some(5), "{text:?}");
 
     views
         .yoyoform(&["destroy", "--auto-approve"])
