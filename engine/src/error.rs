@@ -190,6 +190,28 @@ pub enum Error {
         /// The backend.
         backend: &'static str,
     },
+    /// `logs` or `exec` of something that has no container to read or run in.
+    #[error("`{process}` is not running ({state}): a command runs only in a running container")]
+    NotRunning {
+        /// The instance (and task), as `ps` names it.
+        process: String,
+        /// What it is instead: `exited (3)`, `missing`, `pending`.
+        state: String,
+    },
+    /// `exec` in a swarm task on a node other than the daemon yoyoform talks to.
+    #[error(
+        "`{process}` runs on the swarm node `{node}`, not on the daemon yoyoform talks to ({host}): run the command on that node with `docker exec {container}`, or `--host` its daemon"
+    )]
+    OnAnotherNode {
+        /// The task, as `ps` names it.
+        process: String,
+        /// The node's id.
+        node: String,
+        /// The daemon yoyoform talks to.
+        host: String,
+        /// The task's container there.
+        container: String,
+    },
     /// A backend could not do what was asked, in its own words.
     #[error("{0}")]
     Backend(String),

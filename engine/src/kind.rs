@@ -23,6 +23,7 @@ use std::sync::Arc;
 use toml::de::DeValue;
 
 use crate::attributes::{Attributes, Path};
+use crate::backend::Process;
 use crate::backend::docker::DockerHost;
 use crate::backend::swarm::SwarmHost;
 use crate::config::load::{Checked, Table};
@@ -473,6 +474,17 @@ pub trait Driver: Send + Sync {
 
     /// Removes the instance; one already gone counts as removed.
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error>;
+
+    /// What runs for a recorded instance now (`ps`, `logs`, `exec`): its container, or
+    /// its service's tasks; a [`Process::missing`] when the backend has nothing for it.
+    /// By default a kind runs nothing (a network, a secret).
+    async fn processes(
+        &self,
+        _instance: &Instance,
+        _recorded: &Recorded,
+    ) -> Result<Vec<Process>, Error> {
+        Ok(Vec::new())
+    }
 }
 
 /// What [`Driver::import`] checks of the object `id` it found, named `found`: that it is

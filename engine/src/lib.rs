@@ -25,5 +25,6 @@ pub mod review;
 pub mod session;
 pub mod state_edit;
 pub mod state_json;
+pub mod views;
 
 pub use error::{Error, Result};

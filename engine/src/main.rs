@@ -17,8 +17,10 @@ use engine::config::model::Config;
 use engine::config::{self, Overrides};
 use engine::plan::{self, Action, Mode, SavedPlan, Style};
 use engine::session::{Reading, Scope, Session, state_path};
-use engine::{state_edit, state_json};
+use engine::{state_edit, state_json, views};
+use resources::logs::LogsRequest;
 use resources::source::{Disk, Git, Source};
+use resources::timestamp::Time;
 
 /// Declare the Yoyo platform's development environment in env.toml; plan, apply and
 /// destroy it on one Docker daemon or a Docker Swarm cluster.
@@ -181,6 +183,41 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// List what runs for each recorded instance: container (on swarm, each task), state,
+    /// health, published ports, uptime.
+    Ps {
+        /// One JSON object per container or task.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the logs of the given instances (all by default), in time order, each line
+    /// after its instance's name.
+    Logs {
+        /// An instance (`service.web[1]`), a resource (`service.web`: all its instances), or
+        /// on swarm a task (`service.web#2`). Repeatable.
+        addresses: Vec<String>,
+        /// Go on printing new lines until Ctrl-C or until every container has stopped
+        /// (`-f` after `logs`; before it, `-f` is the environment file).
+        #[arg(long)]
+        follow: bool,
+        /// Only the lines since then: a duration back (`10m`, `1h`), a UNIX timestamp, or
+        /// an RFC 3339 time (`2026-12-02T10:00:00Z`).
+        #[arg(long, value_name = "DURATION|TIMESTAMP", value_parser = since)]
+        since: Option<Time>,
+        /// Only the last N lines of each container.
+        #[arg(long, value_name = "N")]
+        tail: Option<u64>,
+    },
+    /// Run a command in an instance's container, attached, and exit with its status:
+    /// `yoyoform exec service.web -- sh`.
+    Exec {
+        /// The instance (a resource with several runs it in the first, and says so), or on
+        /// swarm a task (`service.web#2`).
+        address: String,
+        /// The command and its arguments.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Print a completion script for SHELL, e.g. `yoyoform completions bash >
     /// /etc/bash_completion.d/yoyoform`.
     Completions {
@@ -196,7 +233,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(follow_flag(std::env::args_os()));
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
@@ -354,7 +391,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             plan_file: None,
             json,
         } => {
-            let state = recorded(&cli)?;
+            let state = applied(&cli)?;
             if *json {
                 let document = state_json::state(&state);
                 println!("{}", serde_json::to_string_pretty(&document)?);
@@ -557,8 +594,65 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clap_complete::generate(*shell, &mut command, "yoyoform", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Ps { json } => {
+            let (config, state) = recorded(&cli)?;
+            let backend = Routing::on_daemon(&config, cli.host.clone());
+            let processes = views::processes(&state, &backend, &[]).await?;
+            if *json {
+                let document = views::ps::json(&processes, Time::now());
+                println!("{}", serde_json::to_string_pretty(&document)?);
+            } else if processes.is_empty() {
+                println!("{}", nothing_runs(&config, &state));
+            } else {
+                print!("{}", views::ps::table(&processes, Time::now()));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logs {
+            addresses,
+            follow,
+            since,
+            tail,
+        } => {
+            let (config, state) = recorded(&cli)?;
+            let backend = Routing::on_daemon(&config, cli.host.clone());
+            let processes = views::processes(&state, &backend, addresses).await?;
+            let request = LogsRequest {
+                since: *since,
+                tail: *tail,
+                follow: false,
+            };
+            let mut logs = views::logs::Logs::new(&backend, &processes, request, style.color);
+            if logs.is_empty() {
+                println!("{}", nothing_runs(&config, &state));
+                return Ok(ExitCode::SUCCESS);
+            }
+            for line in logs.history().await? {
+                println!("{line}");
+            }
+            if *follow {
+                let mut live = logs.follow().await?;
+                while let Some(line) = futures_util::StreamExt::next(&mut live).await {
+                    println!("{}", line?);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Exec { address, command } => {
+            let (config, state) = recorded(&cli)?;
+            let backend = Routing::on_daemon(&config, cli.host.clone());
+            let picked = views::exec::pick(&state, &backend, address).await?;
+            if let Some(note) = &picked.note {
+                eprintln!("{note}");
+            }
+            let (stdout, stderr) = (Box::new(tokio::io::stdout()), Box::new(tokio::io::stderr()));
+            let code = views::exec::run(&backend, &picked.process, command.clone(), stdout, stderr)
+                .await?;
+            // Docker's statuses are 0-255; one it could not read (-1) is a failure.
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
         Command::Output { name, json } => {
-            let state = recorded(&cli)?;
+            let state = applied(&cli)?;
             match name {
                 Some(name) => {
                     let output = state
@@ -580,6 +674,78 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// env.toml and what its state file records, read without the lock (`ps`, `logs`,
+/// `exec` change nothing); no state file records nothing.
+fn recorded(cli: &Cli) -> anyhow::Result<(Config, state::State)> {
+    let config = load(cli)?;
+    let path = state_path(&config, cli.state.as_deref());
+    let state = match path.exists() {
+        true => state::read_unlocked(&path)?,
+        false => state::State::new(env!("CARGO_PKG_VERSION")),
+    };
+    Ok((config, state))
+}
+
+/// What `ps` and `logs` say when nothing runs: exit 0, as nothing is wrong.
+fn nothing_runs(config: &Config, state: &state::State) -> String {
+    if state.resources.is_empty() {
+        format!(
+            "Nothing is recorded for the project `{}`: `yoyoform apply` brings it up.",
+            config.project
+        )
+    } else {
+        format!(
+            "No container runs for what the state of the project `{}` records.",
+            config.project
+        )
+    }
+}
+
+/// `logs --since`: a time, or a duration back from now.
+fn since(text: &str) -> Result<Time, String> {
+    views::logs::since(text, Time::now())
+}
+
+/// `logs -f` follows, as `docker compose logs -f` does; `-f` is also the global short of
+/// `--file`, and clap refuses one short for two options: after the subcommand `logs`
+/// (and before a `--`), `-f` is made `--follow`. The subcommand is the first argument that
+/// is neither an option nor an option's value.
+fn follow_flag(arguments: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let takes_value = |option: &str| {
+        command.get_arguments().any(|argument| {
+            let named = match option.strip_prefix("--") {
+                Some(long) => argument.get_long() == Some(long),
+                None => option.len() == 2 && argument.get_short() == option.chars().nth(1),
+            };
+            named && argument.get_action().takes_values()
+        })
+    };
+    let mut arguments: Vec<std::ffi::OsString> = arguments.collect();
+    let mut index = 1;
+    while let Some(argument) = arguments.get(index).and_then(|argument| argument.to_str()) {
+        if !argument.starts_with('-') {
+            break;
+        }
+        index += if takes_value(argument) { 2 } else { 1 };
+    }
+    if arguments
+        .get(index)
+        .is_some_and(|argument| argument == "logs")
+    {
+        for argument in arguments.iter_mut().skip(index + 1) {
+            if argument == "--" {
+                break;
+            }
+            if argument == "-f" {
+                *argument = "--follow".into();
+            }
+        }
+    }
+    arguments
 }
 
 /// Loads and validates env.toml with the command line's overrides.
@@ -687,8 +853,8 @@ impl InvalidConfig {
 }
 
 /// The state file as the last command left it, read without its lock; none is an error
-/// (nothing was applied).
-fn recorded(cli: &Cli) -> anyhow::Result<state::State> {
+/// (nothing was applied), where [`recorded`] takes it as recording nothing.
+fn applied(cli: &Cli) -> anyhow::Result<state::State> {
     let config = load(cli)?;
     let path = state_path(&config, cli.state.as_deref());
     if !path.exists() {

@@ -101,9 +101,15 @@ pub fn matching(state: &State, address: &str) -> Result<Vec<String>, EditError> 
         .cloned()
         .collect();
     if found.is_empty() {
+        // A resource with replicas is a candidate too, as well as each of its instances.
+        let resources = state
+            .resources
+            .keys()
+            .filter_map(|recorded| recorded.split_once('[').map(|(resource, _)| resource));
+        let candidates = state.resources.keys().map(String::as_str).chain(resources);
         return Err(EditError::NotFound {
             address: address.to_owned(),
-            suggestion: did_you_mean(address, state.resources.keys().map(String::as_str)),
+            suggestion: did_you_mean(address, candidates),
         });
     }
     Ok(found)
@@ -222,6 +228,10 @@ mod tests {
         assert_eq!(
             matching(&state, "network.nett").unwrap_err().to_string(),
             "the state has no instance `network.nett`; did you mean `network.net`?"
+        );
+        assert_eq!(
+            matching(&state, "service.wbe").unwrap_err().to_string(),
+            "the state has no instance `service.wbe`; did you mean `service.web`?"
         );
         for bad in [
             "web",

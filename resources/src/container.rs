@@ -19,6 +19,7 @@ use futures_util::StreamExt;
 
 use crate::docker::Docker;
 use crate::error::{Error, Result, docker as docker_error, is_not_found};
+use crate::timestamp::Time;
 
 /// Where published ports are bound on the host: loopback only, always.
 const HOST_IP: &str = "127.0.0.1";
@@ -141,6 +142,8 @@ pub struct ContainerActual {
     pub status: String,
     /// The exit code of its last run (0 while running).
     pub exit_code: Option<i64>,
+    /// When it last started; `None` when it never did.
+    pub started_at: Option<Time>,
     /// Its health; `None` when it has no health check.
     pub health: Option<HealthStatus>,
     /// Its health check as configured.
@@ -489,6 +492,7 @@ fn actual(response: ContainerInspectResponse) -> ContainerActual {
         running: state.running.unwrap_or(false),
         status: state.status.map(|s| s.to_string()).unwrap_or_default(),
         exit_code: state.exit_code,
+        started_at: state.started_at.as_deref().and_then(Time::parse),
         health: state
             .health
             .as_ref()

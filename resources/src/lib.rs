@@ -23,15 +23,18 @@ pub mod container;
 mod docker;
 mod dockerignore;
 mod error;
+pub mod exec;
 pub mod hash;
 pub mod image;
 pub mod inventory;
 pub mod labels;
+pub mod logs;
 pub mod network;
 pub mod redis_image;
 pub mod source;
 pub mod swarm;
 pub mod sweep;
+pub mod timestamp;
 pub mod volume;
 pub mod workspace;
 

@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use super::{Backend, Found, Swept};
+use resources::exec::Exec;
+use resources::logs::{LogStream, LogsRequest};
+
+use super::{Backend, Found, Process, Swept};
 use crate::error::Error;
 use crate::kind::Driver;
 use crate::kinds::registry;
@@ -269,6 +272,29 @@ impl Backend for DockerBackend {
             resources::sweep::remove_project(docker, project, Some(lineage), keep_images).await?;
         Ok(describe(&removed))
     }
+
+    async fn logs(&self, process: &Process, request: &LogsRequest) -> Result<LogStream, Error> {
+        let docker = self.host.docker().await?;
+        let id = container_of(process)?;
+        Ok(resources::logs::container(docker, id, request))
+    }
+
+    async fn exec(&self, process: &Process, exec: Exec) -> Result<i64, Error> {
+        let docker = self.host.docker().await?;
+        let id = container_of(process)?;
+        Ok(resources::exec::run(docker, id, exec).await?)
+    }
+}
+
+/// The container of `process`, which it has unless the backend lost it.
+pub(super) fn container_of(process: &Process) -> Result<&str, Error> {
+    process
+        .container_id
+        .as_deref()
+        .ok_or_else(|| Error::NotRunning {
+            process: process.name(),
+            state: process.state.clone(),
+        })
 }
 
 /// Everything the daemon holds under a name (a manager's swarm objects too).

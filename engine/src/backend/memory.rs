@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{Backend, Found, Swept};
+use super::{Backend, Found, Process, Swept};
 use crate::attributes::{Attributes, Path};
 use crate::error::Error;
 use crate::kind::{Applied, Driver, Kind, Recorded, Work};
@@ -402,6 +402,35 @@ impl Driver for MemoryDriver {
                 attributes,
             }
         }))
+    }
+
+    /// An object of a kind whose objects are containers runs, under its name, as long as
+    /// the backend holds it.
+    async fn processes(
+        &self,
+        instance: &Instance,
+        recorded: &Recorded,
+    ) -> Result<Vec<Process>, Error> {
+        if self.kind.schema().object != "container" {
+            return Ok(Vec::new());
+        }
+        let id = recorded.ids.first().map_or("", String::as_str);
+        let found = self.store().objects.get(id).cloned();
+        let name = recorded.attributes.get_text("name").unwrap_or_default();
+        let process = match found {
+            Some(object) => Process {
+                container: object
+                    .attributes
+                    .get_text("name")
+                    .unwrap_or(name)
+                    .to_owned(),
+                container_id: Some(id.to_owned()),
+                state: "running".to_owned(),
+                ..Process::missing(instance, recorded.target, name)
+            },
+            None => Process::missing(instance, recorded.target, name),
+        };
+        Ok(vec![process])
     }
 
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {

@@ -7,13 +7,23 @@
 //! - [`swarm::SwarmBackend`]: a Docker Swarm cluster, the kinds' `on_swarm` drivers.
 //! - [`routing::Routing`]: the backends of one project, each change sent to its own.
 //! - [`memory::MemoryBackend`]: a backend in memory, for fast tests of the core.
+//!
+//! What runs for an instance ([`Process`]) is its kind's driver's to say
+//! ([`Driver::processes`]); its logs and a command run in it are the backend's, whatever
+//! the kind ([`Backend::logs`], [`Backend::exec`]).
 
 pub mod docker;
 pub mod memory;
+pub mod process;
 pub mod routing;
 pub mod swarm;
 
+pub use process::Process;
+
 use std::collections::BTreeMap;
+
+use resources::exec::Exec;
+use resources::logs::{LogStream, LogsRequest};
 
 use crate::error::Error;
 use crate::kind::Driver;
@@ -74,4 +84,23 @@ pub trait Backend: Send + Sync {
     /// whatever the state records: the last step of `destroy`, for what an interrupted
     /// apply made and could not record. Images stay when `keep_images`.
     async fn sweep(&self, project: &str, lineage: &str, keep_images: bool) -> Result<Swept, Error>;
+
+    /// The logs of `process` (one its driver reported). By default a backend keeps none.
+    async fn logs(&self, process: &Process, _request: &LogsRequest) -> Result<LogStream, Error> {
+        Err(Error::Backend(format!(
+            "the {} backend keeps no logs of `{}`",
+            self.name(),
+            process.name()
+        )))
+    }
+
+    /// Runs a command in `process`, which runs, and returns its exit status. By default a
+    /// backend runs nothing.
+    async fn exec(&self, process: &Process, _exec: Exec) -> Result<i64, Error> {
+        Err(Error::Backend(format!(
+            "the {} backend cannot run a command in `{}`",
+            self.name(),
+            process.name()
+        )))
+    }
 }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use super::docker::{DockerBackend, DockerHost};
 use super::swarm::{SwarmBackend, SwarmHost};
-use super::{Backend, Found, Swept};
+use resources::exec::Exec;
+use resources::logs::{LogStream, LogsRequest};
+
+use super::{Backend, Found, Process, Swept};
 use crate::attributes::Attributes;
 use crate::config::model::{Config, Target};
 use crate::error::Error;
@@ -114,6 +117,16 @@ impl Backend for Routing {
             .sweep(project, lineage, keep_images)
             .await
     }
+
+    /// On the backend the process runs on.
+    async fn logs(&self, process: &Process, request: &LogsRequest) -> Result<LogStream, Error> {
+        self.of(process.target)?.logs(process, request).await
+    }
+
+    /// On the backend the process runs on.
+    async fn exec(&self, process: &Process, exec: Exec) -> Result<i64, Error> {
+        self.of(process.target)?.exec(process, exec).await
+    }
 }
 
 /// One kind's drivers on every backend, each change sent to the one it concerns.
@@ -210,5 +223,15 @@ impl Driver for Router {
 
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
         self.on(prior.target)?.delete(work, prior).await
+    }
+
+    async fn processes(
+        &self,
+        instance: &Instance,
+        recorded: &Recorded,
+    ) -> Result<Vec<Process>, Error> {
+        self.on(recorded.target)?
+            .processes(instance, recorded)
+            .await
     }
 }

@@ -9,8 +9,11 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use super::docker::{DockerHost, describe, survey};
-use super::{Backend, Found, Swept};
+use resources::exec::Exec;
+use resources::logs::{LogStream, LogsRequest};
+
+use super::docker::{DockerHost, container_of, describe, survey};
+use super::{Backend, Found, Process, Swept};
 use crate::error::Error;
 use crate::kind::Driver;
 use crate::kinds::registry;
@@ -47,6 +50,19 @@ impl SwarmHost {
     /// The connection to the manager, which is checked to be one the first time.
     pub async fn docker(&self) -> Result<&resources::Docker, Error> {
         let docker = self.daemon.docker().await?;
+        self.manager(docker).await?;
+        Ok(docker)
+    }
+
+    /// The manager's node id: tasks there have their containers on the daemon yoyoform
+    /// talks to.
+    pub async fn node(&self) -> Result<&str, Error> {
+        let docker = self.daemon.docker().await?;
+        self.manager(docker).await.map(String::as_str)
+    }
+
+    /// The manager's node id, checked the first time.
+    async fn manager(&self, docker: &resources::Docker) -> Result<&String, Error> {
         self.manager
             .get_or_try_init(|| async {
                 let info = resources::swarm::info(docker).await?;
@@ -58,8 +74,7 @@ impl SwarmHost {
                     }),
                 }
             })
-            .await?;
-        Ok(docker)
+            .await
     }
 }
 
@@ -117,5 +132,34 @@ impl Backend for SwarmBackend {
         let removed =
             resources::sweep::remove_project(docker, project, Some(lineage), keep_images).await?;
         Ok(describe(&removed))
+    }
+
+    /// A task's logs, through the manager, wherever in the swarm the task runs.
+    async fn logs(&self, process: &Process, request: &LogsRequest) -> Result<LogStream, Error> {
+        let docker = self.host.docker().await?;
+        match &process.task_id {
+            Some(task) => Ok(resources::logs::task(docker, task, request)),
+            None => Err(Error::NotRunning {
+                process: process.name(),
+                state: process.state.clone(),
+            }),
+        }
+    }
+
+    /// In the task's container, when it runs on the manager yoyoform talks to: Docker runs
+    /// commands only in the containers of the daemon asked.
+    async fn exec(&self, process: &Process, exec: Exec) -> Result<i64, Error> {
+        let docker = self.host.docker().await?;
+        let container = container_of(process)?;
+        let here = self.host.node().await?;
+        if let Some(node) = process.node.as_deref().filter(|node| *node != here) {
+            return Err(Error::OnAnotherNode {
+                process: process.name(),
+                node: node.to_owned(),
+                host: self.host.daemon.address(),
+                container: container.to_owned(),
+            });
+        }
+        Ok(resources::exec::run(docker, container, exec).await?)
     }
 }

@@ -8,6 +8,7 @@ use bollard::query_parameters::ListTasksOptions;
 
 use crate::docker::Docker;
 use crate::error::{Result, docker as docker_error};
+use crate::timestamp::Time;
 
 /// Where a task is in its life, as swarm says (in this order, but for the last five).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -128,6 +129,10 @@ pub struct Task {
     pub exit_code: Option<i64>,
     /// Its container, once it has one.
     pub container_id: Option<String>,
+    /// When it last changed state (for a running task: since when it runs).
+    pub since: Option<Time>,
+    /// The ports it publishes on its node (host mode): `(published, target, protocol)`.
+    pub ports: Vec<(u16, u16, String)>,
 }
 
 impl Task {
@@ -182,7 +187,30 @@ pub(crate) fn task(raw: &bollard::models::Task) -> Task {
         // Swarm reports 0 for a container still running: only an ended one has a code.
         exit_code: container.exit_code.filter(|_| state.is_final()),
         container_id: container.container_id.filter(|id| !id.is_empty()),
+        since: status.timestamp.as_deref().and_then(Time::parse),
+        ports: published(status.port_status),
     }
+}
+
+/// The ports a task publishes, each once: Docker 20.10 reports a host-mode port once per
+/// address family it binds.
+fn published(status: Option<bollard::models::PortStatus>) -> Vec<(u16, u16, String)> {
+    let mut ports: Vec<(u16, u16, String)> = status
+        .and_then(|ports| ports.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|port| {
+            let published = u16::try_from(port.published_port?).ok()?;
+            let target = u16::try_from(port.target_port?).ok()?;
+            let protocol = port
+                .protocol
+                .map_or_else(|| "tcp".to_owned(), |protocol| protocol.to_string());
+            Some((published, target, protocol))
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ports
 }
 
 /// When a task was made, as a key that sorts in time order.
@@ -219,7 +247,7 @@ impl Timestamp {
 }
 
 /// The first 12 characters of an id, as the Docker CLI shows it.
-pub(crate) fn short(id: &str) -> &str {
+pub fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 

@@ -11,7 +11,9 @@ use resources::container::{ContainerActual, ContainerSpec};
 use super::hooks::{Hooks, ours};
 use super::{JOB_TIMEOUT, STOP_GRACE, health_spec, planned_files};
 use crate::attributes::Attributes;
+use crate::backend::Process;
 use crate::backend::docker::DockerHost;
+use crate::config::model::Target;
 use crate::error::Error;
 use crate::kind::{Applied, Driver, Recorded, Work, check_import_name};
 use crate::plan::Instance;
@@ -260,6 +262,25 @@ impl Driver for DockerContainer {
         }
     }
 
+    /// The instance's container as Docker has it now (a job's has exited).
+    async fn processes(
+        &self,
+        instance: &Instance,
+        recorded: &Recorded,
+    ) -> Result<Vec<Process>, Error> {
+        let docker = self.host.docker().await?;
+        let name = recorded.attributes.get_text("name").unwrap_or_default();
+        let found = match recorded.ids.first() {
+            Some(id) if !id.is_empty() => resources::container::inspect(docker, id).await?,
+            _ => None,
+        };
+        let process = match found {
+            Some(actual) => Process::of_container(instance, Target::Docker, &actual),
+            None => Process::missing(instance, Target::Docker, name),
+        };
+        Ok(vec![process])
+    }
+
     async fn delete(&self, work: &Work<'_>, prior: &Recorded) -> Result<(), Error> {
         let docker = self.host.docker().await?;
         if let Some(id) = prior.ids.first() {
@@ -435,6 +456,7 @@ mod tests {
             running,
             status: "running".into(),
             exit_code: Some(0),
+            started_at: None,
             health: None,
             health_check: None,
             ports: vec![],

@@ -19,12 +19,15 @@ use resources::swarm::secret::Kind as Store;
 use resources::swarm::service::{
     FileReference, Mode, RestartCondition, ServiceActual, ServiceSpec, UpdateOrder, VolumeMount,
 };
+use resources::swarm::task::{Task, TaskState};
 use sha2::Digest;
 
 use super::hooks::{Hooks, ours};
 use super::{JOB_TIMEOUT, STOP_GRACE, content_bytes, health_spec, planned_files};
 use crate::attributes::Attributes;
+use crate::backend::Process;
 use crate::backend::swarm::SwarmHost;
+use crate::config::model::Target;
 use crate::error::Error;
 use crate::kind::{Applied, Driver, Recorded, Work, check_import_name};
 use crate::kinds::secret;
@@ -218,6 +221,87 @@ impl Driver for SwarmService {
             self.hooks.after_delete(docker, work, prior).await?;
         }
         Ok(())
+    }
+
+    /// The service's current tasks, the newest of each slot (swarm keeps the ones it
+    /// replaced beside it, `shutdown`), in slot order. A task on the manager yoyoform talks
+    /// to is read from its container (its name, health, start); one elsewhere as swarm
+    /// reports it.
+    async fn processes(
+        &self,
+        instance: &Instance,
+        recorded: &Recorded,
+    ) -> Result<Vec<Process>, Error> {
+        let docker = self.swarm.docker().await?;
+        let here = self.swarm.node().await?;
+        let service = recorded.attributes.get_text("name").unwrap_or_default();
+        let id = recorded.ids.first().map_or("", String::as_str);
+        let mut current: BTreeMap<String, Task> = BTreeMap::new();
+        if !id.is_empty() {
+            for task in resources::swarm::task::list(docker, id).await? {
+                if matches!(task.desired_state, TaskState::Running | TaskState::Complete) {
+                    current.insert(task_name(&task), task);
+                }
+            }
+        }
+        if current.is_empty() {
+            let mut missing = Process::missing(instance, Target::Swarm, service);
+            if !id.is_empty()
+                && resources::swarm::service::inspect(docker, id)
+                    .await?
+                    .is_some()
+            {
+                missing.state = "no tasks".to_owned();
+            }
+            return Ok(vec![missing]);
+        }
+        let mut processes = Vec::new();
+        for (slot, task) in current {
+            let local = task.node_id.as_deref() == Some(here);
+            let container = match (&task.container_id, local) {
+                (Some(container), true) => resources::container::inspect(docker, container).await?,
+                _ => None,
+            };
+            let mut process = match &container {
+                Some(actual) => Process::of_container(instance, Target::Swarm, actual),
+                None => Process::missing(instance, Target::Swarm, &format!("{service}.{slot}")),
+            };
+            let running = task.state == TaskState::Running;
+            process.task = Some(slot);
+            process.task_id = Some(task.id.clone());
+            process.container_id = task.container_id.clone();
+            process.node = task.node_id.clone();
+            process.state = task.state.as_str().to_owned();
+            process.exit_code = task.exit_code;
+            process.ports = task
+                .ports
+                .iter()
+                .map(|(published, target, protocol)| {
+                    format!("0.0.0.0:{published}->{target}/{protocol}")
+                })
+                .collect();
+            if container.is_none() {
+                process.started_at = task.since.filter(|_| running);
+            }
+            processes.push(process);
+        }
+        processes.sort_by_key(|process| {
+            let slot = process
+                .task
+                .as_deref()
+                .and_then(|slot| slot.parse::<u64>().ok());
+            (slot.is_none(), slot, process.task.clone())
+        });
+        Ok(processes)
+    }
+}
+
+/// How a task is named after its service: its slot, or for a job's task (which has none)
+/// the start of its id.
+fn task_name(task: &Task) -> String {
+    match task.slot {
+        Some(slot) => slot.to_string(),
+        None => resources::swarm::task::short(&task.id).to_owned(),
     }
 }
 
