@@ -1,7 +1,8 @@
 //! The `yoyoform` command: the only place that prints and picks exit codes.
 //!
 //! Exit codes: 0 success (for `plan --detailed-exitcode`: no changes), 1 error,
-//! 2 (`plan --detailed-exitcode` only) the plan has changes.
+//! 2 (`plan --detailed-exitcode` only) the plan has changes, 3 (`fmt --check` only) env.toml
+//! is not in the canonical layout.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -217,6 +218,17 @@ enum Command {
         /// The command and its arguments.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
+    },
+    /// Rewrite env.toml in the canonical layout, comments kept (`--check`: only say
+    /// whether it is, for CI).
+    Fmt {
+        /// Change nothing; exit 3 and name the file when it is not in the canonical
+        /// layout.
+        #[arg(long)]
+        check: bool,
+        /// Print the changes as a unified diff.
+        #[arg(long)]
+        diff: bool,
     },
     /// Print a completion script for SHELL, e.g. `yoyoform completions bash >
     /// /etc/bash_completion.d/yoyoform`.
@@ -586,6 +598,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string_pretty(&graph.to_json())?)
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fmt { check, diff } => {
+            let path = &cli.file;
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| anyhow!("cannot read `{}`: {error}", path.display()))?;
+            let formatted = config::format::format(&text).map_err(|problem| {
+                InvalidConfig(config::Diagnostics::new(path.clone(), vec![problem]))
+            })?;
+            if formatted == text {
+                return Ok(ExitCode::SUCCESS);
+            }
+            if *diff {
+                let name = path.display().to_string();
+                let changes = similar::TextDiff::from_lines(&text, &formatted);
+                print!("{}", changes.unified_diff().header(&name, &name));
+            }
+            if *check {
+                println!("{}", path.display());
+                return Ok(ExitCode::from(3));
+            }
+            replace_file(path, &formatted)?;
+            println!("{}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
@@ -962,6 +997,24 @@ enum GraphFormat {
     Svg,
     /// `{"resources": [{"address", "depends_on"}]}`, dependencies first.
     Json,
+}
+
+/// Writes `text` over the file at `path`, keeping its mode: a new file renamed over the
+/// old one, so a crash leaves one or the other, never half of each.
+fn replace_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".yoyoform-fmt");
+    let temporary = PathBuf::from(temporary);
+    let written = (|| {
+        std::fs::write(&temporary, text)?;
+        std::fs::set_permissions(&temporary, std::fs::metadata(path)?.permissions())?;
+        std::fs::rename(&temporary, path)
+    })();
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temporary);
+        bail!("cannot write `{}`: {error}", path.display());
+    }
+    Ok(())
 }
 
 /// The SVG picture Graphviz's `dot` draws of `dot_text`.

@@ -442,6 +442,57 @@ fn plans_show_output_changes_before_and_after() {
         );
 }
 
+/// `fmt`: env.toml in the canonical layout, comments kept; `--check` (exit 3, the file
+/// named, nothing changed) and `--diff`; a file that is not TOML is an error that says
+/// where, and is left alone. The repository's env.toml is in the canonical layout.
+#[test]
+fn fmt_rewrites_env_toml_canonically() {
+    let repository = Path::new(REPOSITORY).join("env.toml");
+    Yoyoform::new(REPOSITORY)
+        .args(["fmt", "--check", "-f"])
+        .args([&repository])
+        .run()
+        .code(0)
+        .stdout_is("")
+        .stderr_is("");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let messy = "[project]\nname=\"demo\"   # ours\n\n\n[secret.key]\n  # how long\n  length=16\n";
+    let canonical = "[project]\nname = \"demo\" # ours\n\n[secret.key]\n# how long\nlength = 16\n";
+    fs::write(dir.path().join("env.toml"), messy).unwrap();
+    let fmt = |args: &[&str]| Yoyoform::new(dir.path()).args(["fmt"]).args(args).run();
+    fmt(&["--check"])
+        .code(3)
+        .stdout_is("env.toml\n")
+        .stderr_is("");
+    fmt(&["--check", "--diff"]).code(3).stdout_is(
+        "--- env.toml\n+++ env.toml\n@@ -1,7 +1,6 @@\n [project]\n\
+             -name=\"demo\"   # ours\n-\n+name = \"demo\" # ours\n \n [secret.key]\n\
+             -  # how long\n-  length=16\n+# how long\n+length = 16\nenv.toml\n",
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("env.toml")).unwrap(),
+        messy
+    );
+    fmt(&[]).code(0).stdout_is("env.toml\n").stderr_is("");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("env.toml")).unwrap(),
+        canonical
+    );
+    fmt(&["--check"]).code(0).stdout_is("");
+
+    let broken = "[project]\nname = \n";
+    fs::write(dir.path().join("env.toml"), broken).unwrap();
+    fmt(&[]).code(1).stdout_is("").stderr_is(
+        "env.toml:2:8: error: string values must be quoted, expected literal string\n\
+         1 problem in `env.toml`; nothing was changed\n",
+    );
+    assert_eq!(
+        fs::read_to_string(dir.path().join("env.toml")).unwrap(),
+        broken
+    );
+}
+
 /// `--parallelism 0` is refused by the argument parser (exit 2, as every usage error),
 /// before anything is read.
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod diagnostic;
 pub mod duration;
+pub mod format;
 pub mod load;
 pub mod model;
 pub mod overrides;

@@ -17,6 +17,18 @@ pub struct Location {
     pub column: usize,
 }
 
+impl Location {
+    /// Where byte `offset` of `text` is.
+    pub fn at(text: &str, offset: usize) -> Location {
+        let before = text.get(..offset.min(text.len())).unwrap_or(text);
+        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+        Location {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+}
+
 /// A resource's address, `kind.name`; replicas add `[i]` in plans and state, not here.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address {
