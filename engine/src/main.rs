@@ -26,7 +26,11 @@ use resources::timestamp::Time;
 /// Declare the Yoyo platform's development environment in env.toml; plan, apply and
 /// destroy it on one Docker daemon or a Docker Swarm cluster.
 #[derive(Debug, Parser)]
-#[command(name = "yoyoform", version)]
+#[command(
+    name = "yoyoform",
+    version,
+    after_help = "YOYOFORM_LOG=debug (or trace) prints what yoyoform does on stderr."
+)]
 struct Cli {
     /// The environment file.
     #[arg(short = 'f', long = "file", global = true, default_value = "env.toml")]
@@ -115,16 +119,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Let go of the project's hold on the Docker daemon that a command left behind (one
-    /// of another machine, or killed with its daemon unreachable). LOCK_ID is the id the
-    /// refusal names.
-    ForceUnlock {
-        /// The hold's id, as the refused command said it.
-        lock_id: String,
-        /// Do not ask for confirmation.
-        #[arg(long)]
-        force: bool,
-    },
     /// Make Docker match env.toml, or carry out a plan saved with `plan --out`.
     Apply {
         /// A plan saved with `plan --out`: applied as it is, without asking, unless
@@ -154,8 +148,10 @@ enum Command {
         #[arg(long = "target", value_name = "ADDRESS")]
         targets: Vec<String>,
     },
-    /// Record an existing object as a resource of env.toml, without changing it: ADDRESS as
-    /// env.toml names it (`network.platform`, `service.worker[1]`), ID the backend's.
+    /// Record an existing object as a resource of env.toml, without changing it.
+    ///
+    /// ADDRESS as env.toml names it (`network.platform`, `service.worker[1]`), ID the
+    /// backend's.
     Import {
         /// The resource (or replica) env.toml declares.
         address: String,
@@ -176,8 +172,20 @@ enum Command {
         #[command(subcommand)]
         command: StateCommand,
     },
-    /// Print the dependency graph of env.toml's resources: DOT, a picture (SVG, drawn by
-    /// Graphviz), or JSON. Reads neither Docker nor the state.
+    /// Let go of the project's hold on the Docker daemon that a command left behind.
+    ///
+    /// A command of another machine, or one killed while the daemon was unreachable, can
+    /// leave it. LOCK_ID is the id the refused command named; a hold under another id stays.
+    ForceUnlock {
+        /// The hold's id, as the refused command said it.
+        lock_id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the dependency graph of env.toml's resources: DOT, SVG or JSON.
+    ///
+    /// Reads neither Docker nor the state; the picture is drawn by Graphviz's `dot`.
     Graph {
         /// dot (an edge from each resource to what it depends on), svg (drawn by
         /// Graphviz's `dot`, which must be installed) or json.
@@ -230,8 +238,9 @@ enum Command {
         #[arg(long)]
         diff: bool,
     },
-    /// Print a completion script for SHELL, e.g. `yoyoform completions bash >
-    /// /etc/bash_completion.d/yoyoform`.
+    /// Print a completion script for SHELL.
+    ///
+    /// For example `yoyoform completions bash > /etc/bash_completion.d/yoyoform`.
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -246,6 +255,10 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse_from(follow_flag(std::env::args_os()));
+    if let Err(error) = log_level(&cli) {
+        eprintln!("Error: {error:#}");
+        return ExitCode::FAILURE;
+    }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
@@ -781,6 +794,44 @@ fn follow_flag(arguments: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::
         }
     }
     arguments
+}
+
+/// The variable that sets how much yoyoform says of its own work on stderr.
+const LOG_VARIABLE: &str = "YOYOFORM_LOG";
+
+/// Diagnostics on stderr as `YOYOFORM_LOG` asks: a level (`debug`, `trace`) for
+/// yoyoform's own crates, or tracing's filter syntax (`engine=debug,bollard=debug`);
+/// nothing when unset. Each line says how long after the start it was written.
+///
+/// A bare level leaves other crates at `warn`: bollard's debug lines are whole Docker
+/// API answers, containers' environments (secrets) included; they are there for whoever
+/// names `bollard` on purpose.
+fn log_level(cli: &Cli) -> anyhow::Result<()> {
+    let Some(filter) = std::env::var_os(LOG_VARIABLE) else {
+        return Ok(());
+    };
+    let filter = filter.to_string_lossy();
+    let directives = if filter.contains(['=', ',']) {
+        filter.to_string()
+    } else {
+        format!("warn,engine={filter},resources={filter},state={filter}")
+    };
+    let parsed = tracing_subscriber::EnvFilter::builder()
+        .parse(&directives)
+        .map_err(|error| {
+            anyhow!(
+                "{LOG_VARIABLE}={filter} is not a log level: write `debug`, `trace`, or \
+                 `engine=debug,resources=trace` ({error})"
+            )
+        })?;
+    let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(parsed)
+        .with_writer(std::io::stderr)
+        .with_ansi(!no_color && std::io::stderr().is_terminal())
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .init();
+    Ok(())
 }
 
 /// Loads and validates env.toml with the command line's overrides.

@@ -20,13 +20,20 @@ pub async fn refresh(backend: &dyn Backend, project: &str, prior: &State) -> Res
             address: resource.address.clone(),
         })?;
         let driver = backend.driver(instance.resource.kind)?;
+        let started = std::time::Instant::now();
         let actual = driver
             .read(&instance, project, &Recorded::from(resource))
             .await
             .map_err(|error| Error::At {
-                instance,
+                instance: instance.clone(),
                 error: Box::new(error),
             })?;
+        tracing::debug!(
+            %instance,
+            gone = actual.is_none(),
+            elapsed = ?started.elapsed(),
+            "read from the backend"
+        );
         Ok((resource.address.clone(), actual))
     });
     stream::iter(reads)

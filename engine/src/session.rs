@@ -125,6 +125,14 @@ impl Session {
             backend.hold(&config.project, state::LockInfo::current(operation));
         }
         let prior = state.state();
+        tracing::debug!(
+            path = %path.display(),
+            operation,
+            locked = reading.lock,
+            serial = prior.serial,
+            instances = prior.resources.len(),
+            "state file read"
+        );
         // A record of a backend this yoyoform does not know cannot be read, kept or
         // removed: nothing is planned against it.
         if let Some(recorded) = prior
@@ -191,6 +199,7 @@ impl Session {
             }
         }
         let replace = self.replaced()?;
+        let started = std::time::Instant::now();
         let mut plan = plan::build(&plan::Planner {
             config: &self.config,
             graph: &self.graph,
@@ -201,9 +210,19 @@ impl Session {
         if !targets.is_empty() {
             plan::restrict(&mut plan, &targets, &self.graph);
         }
+        tracing::debug!(
+            resources = self.config.resources.len(),
+            changes = plan.changes.len(),
+            elapsed = ?started.elapsed(),
+            "planned"
+        );
         let target = self.config.target;
         if self.reading.refresh && ownership::matters(&plan, &self.prior, target) {
             let found = self.backend.survey().await?;
+            tracing::debug!(
+                objects = found.len(),
+                "surveyed what the backend holds by name"
+            );
             let lineage = self.state.lineage();
             ownership::reconcile(
                 &mut plan,

@@ -493,6 +493,42 @@ fn fmt_rewrites_env_toml_canonically() {
     );
 }
 
+/// `YOYOFORM_LOG`: yoyoform's own diagnostics on stderr at the level asked for, stdout as
+/// without; a value that is no level is an error before anything is done.
+#[test]
+fn yoyoform_log_sets_the_level_of_diagnostics_on_stderr() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!("{PROJECT}[secret.key]\n"),
+    )
+    .unwrap();
+    let plan = |level: Option<&str>| {
+        let mut command = Yoyoform::new(dir.path()).args(["plan", "--refresh=false"]);
+        if let Some(level) = level {
+            command = command.env("YOYOFORM_LOG", level);
+        }
+        command.run()
+    };
+    let quiet = plan(None).code(0).stderr_is("");
+    let debug = plan(Some("debug")).code(0);
+    assert_eq!(debug.stdout, quiet.stdout, "{debug}");
+    for line in [
+        " DEBUG engine::session: state file read path=./.yoyoform/demo.state.json operation=\"plan\"",
+        " DEBUG engine::session: planned resources=1 changes=1 ",
+    ] {
+        if !debug.stderr.contains(line) {
+            debug.fail(&format!("stderr should have a line with {line:?}"));
+        }
+    }
+    plan(Some("info")).code(0).stderr_is("");
+    plan(Some("loud")).code(1).stdout_is("").stderr_is(
+        "Error: YOYOFORM_LOG=loud is not a log level: write `debug`, `trace`, or \
+         `engine=debug,resources=trace` (error parsing level filter: expected one of \"off\", \
+         \"error\", \"warn\", \"info\", \"debug\", \"trace\", or a number 0-5)\n",
+    );
+}
+
 /// `--parallelism 0` is refused by the argument parser (exit 2, as every usage error),
 /// before anything is read.
 #[test]

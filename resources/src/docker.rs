@@ -41,7 +41,9 @@ impl Docker {
         };
         let client = bollard::Docker::connect_with_host(host).map_err(connect_error)?;
         let client = client.negotiate_version().await.map_err(connect_error)?;
-        Ok(Docker { client })
+        let docker = Docker { client };
+        tracing::debug!(host, api = %docker.api_version(), "connected to the Docker daemon");
+        Ok(docker)
     }
 
     /// The API version in use, e.g. `1.41`.
