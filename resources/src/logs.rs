@@ -138,7 +138,7 @@ mod tests {
     fn read(
         frames: Vec<std::result::Result<LogOutput, bollard::errors::Error>>,
         since: Option<Time>,
-    ) -> Vec<(i64, String)> {
+    ) -> Vec<(i128, String)> {
         let stream = lines(futures_util::stream::iter(frames), since, "container", "c");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()

@@ -19,7 +19,6 @@ mod sidecar;
 mod sorted_json;
 mod state;
 mod state_file;
-mod timestamp;
 
 pub use error::StateError;
 pub use lock_info::LockInfo;

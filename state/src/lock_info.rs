@@ -3,11 +3,8 @@
 
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
-use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
-
-use crate::timestamp::rfc3339_utc;
 
 /// The holder of a state lock, as it recorded itself in the lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +29,7 @@ impl LockInfo {
             host: current_host(),
             pid: std::process::id(),
             operation: operation.to_owned(),
-            since: rfc3339_utc(SystemTime::now()),
+            since: since_now(),
         }
     }
 
@@ -47,6 +44,14 @@ impl LockInfo {
             since: "an unknown time".to_owned(),
         }
     }
+}
+
+/// Now, as `YYYY-MM-DDTHH:MM:SSZ`: whole seconds are enough to tell a holder by.
+fn since_now() -> String {
+    let now = jiff::Timestamp::now().as_second();
+    jiff::Timestamp::from_second(now)
+        .expect("now is within jiff's range")
+        .to_string()
 }
 
 impl fmt::Display for LockInfo {
