@@ -49,6 +49,14 @@ pub async fn wait_job(docker: &Docker, service: &str, timeout: Duration) -> Resu
     wait(docker, service, timeout, job_progress).await
 }
 
+/// Whether a task failed because Docker could not mount its secrets: "unable to remount
+/// dir as readonly: mount tmpfs:.../mounts/secrets ...: device or resource busy", a race
+/// in the daemon (moby/moby#48783, seen here on 20.10 under load and reported on 28.0)
+/// that makes swarm roll back an update with nothing wrong in it.
+pub fn secrets_mount_race(message: &str) -> bool {
+    message.contains("unable to remount") && message.contains("/mounts/secrets")
+}
+
 /// Where a service is, seen from its spec and tasks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Progress {
@@ -263,6 +271,17 @@ fn describe_failure(raw: &RawTask) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_secrets_mount_race_is_told_from_other_failures() {
+        let race = "service `u06f` failed: its update ended rollback_completed (rollback \
+             completed); task 1 failed: starting container failed: unable to remount dir as \
+             readonly: mount tmpfs:/var/lib/docker/containers/0412/mounts/secrets, flags: \
+             0x21, data: uid=0,gid=0: device or resource busy";
+        assert!(secrets_mount_race(race));
+        let exited = "task 1 failed: task: non-zero exit (1)";
+        assert!(!secrets_mount_race(exited));
+    }
     use bollard::models::{
         ObjectVersion, ServiceJobStatus, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
         ServiceSpecModeReplicatedJob, ServiceUpdateStatus, TaskSpecContainerSpec,

@@ -163,12 +163,30 @@ impl Driver for SwarmService {
         let spec = self.prepare(work, planned).await?;
         let docker = self.swarm.docker().await?;
         let id = prior.ids.first().cloned().unwrap_or_default();
-        let current = resources::swarm::service::inspect(docker, &id)
-            .await?
-            .ok_or_else(|| Error::Backend(format!("the service `{id}` is gone")))?;
-        resources::swarm::service::update(docker, &id, current.version, &spec).await?;
-        self.converge(docker, &id).await?;
-        release_unused(docker, work.project, &current, &spec).await?;
+        let inspect = || async {
+            resources::swarm::service::inspect(docker, &id)
+                .await?
+                .ok_or_else(|| Error::Backend(format!("the service `{id}` is gone")))
+        };
+        let before = inspect().await?;
+        resources::swarm::service::update(docker, &id, before.version, &spec).await?;
+        match self.converge(docker, &id).await {
+            // Docker sometimes fails to mount a new task's secrets, and swarm rolls the
+            // update back though nothing is wrong with it: it is given once more.
+            Err(Error::Docker(resources::Error::ServiceFailed { message, .. }))
+                if resources::swarm::converge::secrets_mount_race(&message) =>
+            {
+                (work.progress)(format!(
+                    "Docker could not mount the new task's secrets ({message}); updating again"
+                ));
+                let rolled_back = inspect().await?;
+                resources::swarm::service::update(docker, &id, rolled_back.version, &spec)
+                    .await?;
+                self.converge(docker, &id).await?;
+            }
+            result => result?,
+        }
+        release_unused(docker, work.project, &before, &spec).await?;
         self.applied(docker, work, planned, id).await
     }
 
