@@ -174,7 +174,7 @@ impl Session {
     /// backend match env.toml; what the backend holds under the names it takes is held
     /// against it (see [`ownership`]).
     pub async fn plan(&self) -> Result<Plan, Error> {
-        let targets = self.selected("--target", &self.scope.targets, self.known())?;
+        let targets = self.selected("--target", &self.scope.targets, || self.known())?;
         match self.scope.mode {
             Mode::Normal => {}
             Mode::Destroy => {
@@ -248,24 +248,24 @@ impl Session {
         addresses.filter_map(|address| Instance::parse(address))
     }
 
-    /// The addresses `given` with `flag`, each checked against `known`.
+    /// The addresses `given` with `flag`, each checked against what `known` lists (only
+    /// worked out when there are any: a large plan pays nothing for no flags).
     fn selected(
         &self,
         flag: &'static str,
         given: &[String],
-        known: BTreeSet<Instance>,
+        known: impl FnOnce() -> BTreeSet<Instance>,
     ) -> Result<Vec<Instance>, Error> {
         if given.is_empty() {
             return Ok(Vec::new());
         }
-        plan::select(flag, given, &known)
+        plan::select(flag, given, &known())
     }
 
     /// The `--replace` addresses: each must name something recorded; one that names an
     /// instance not made yet is said so.
     fn replaced(&self) -> Result<Vec<Instance>, Error> {
-        let recorded = self.recorded().collect();
-        self.selected("--replace", &self.scope.replace, recorded)
+        self.selected("--replace", &self.scope.replace, || self.recorded().collect())
             .map_err(|error| match error {
                 Error::NoSuchAddress { address, .. }
                     if plan::select("--replace", std::slice::from_ref(&address), &self.known())
