@@ -7,6 +7,7 @@
 //! Exit codes: 0 after a clean stop or a healthy check; 1 when the router cannot listen,
 //! or the check finds it unhealthy; 2 for a configuration or usage error.
 
+mod access_log;
 mod balancer;
 mod config;
 mod forwarded_headers;
@@ -75,11 +76,14 @@ fn serve() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_ansi(std::io::stdout().is_terminal())
-        .with_writer(std::io::stdout)
+        .with_writer(access_log::Stdout)
         .init();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // A worker about to sleep writes out the request lines it buffered.
+        .on_thread_park(access_log::flush)
+        .on_thread_stop(access_log::flush)
         .build()
     {
         Ok(runtime) => runtime,

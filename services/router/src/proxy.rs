@@ -1,5 +1,6 @@
 //! The request handler: route, forward, stream the answer back, log one line.
 
+use crate::access_log::{self, RequestLine};
 use crate::balancer::Balancer;
 use crate::config::Config;
 use crate::forwarded_headers::{
@@ -20,7 +21,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// At most this many addresses are tried for one request when connecting fails.
 const MAX_CONNECT_ATTEMPTS: usize = 3;
@@ -34,6 +35,9 @@ pub struct Proxy {
     balancer: Balancer,
     client: Client<HttpConnector, AttemptBody>,
     upstream_timeout: Duration,
+    /// Whether the per-request line is wanted (`RUST_LOG` lets `info` through for
+    /// `router::proxy`); the filter does not change while the router runs.
+    log_requests: bool,
 }
 
 /// What is logged about a request besides its method, path, status and duration.
@@ -73,6 +77,7 @@ impl Proxy {
             table: config.routes.clone(),
             client,
             upstream_timeout: config.upstream_timeout,
+            log_requests: tracing::enabled!(tracing::Level::INFO),
         }
     }
 
@@ -95,18 +100,21 @@ impl Proxy {
 
         let ms = started.elapsed().as_millis();
         let status = response.status().as_u16();
-        let route = trail.route.as_deref().unwrap_or("-");
-        let upstream = trail.upstream.as_deref().unwrap_or("-");
-        let addr = trail
-            .addr
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "-".into());
         let request_id = request_id.to_str().unwrap_or("-");
         if trail.route.is_none() && status == 200 {
             // The router's own health answer, asked for every second by Docker.
             debug!(%method, %path, status, ms, %request_id, "health");
-        } else {
-            info!(%method, %path, %route, %upstream, %addr, status, ms, %request_id, "request");
+        } else if self.log_requests {
+            access_log::record(&RequestLine {
+                method: &method,
+                path: &path,
+                route: trail.route.as_deref(),
+                upstream: trail.upstream.as_deref(),
+                addr: trail.addr,
+                status,
+                ms,
+                request_id,
+            });
         }
         response
     }

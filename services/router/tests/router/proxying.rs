@@ -210,3 +210,65 @@ async fn passes_upstream_answers_back_without_hop_by_hop_headers() {
     assert_eq!(response.header("keep-alive"), None);
     assert!(response.header("x-request-id").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_one_line_per_request() {
+    let auth = EchoServer::start("auth").await;
+    let routes = format!("/authentication={}", auth.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let response = router
+        .get("/authentication/token?x=1", &[("X-Request-Id", "line-1")])
+        .await;
+    assert_eq!(response.status, 200);
+    router.get("/nowhere", &[("X-Request-Id", "line-2")]).await;
+    // (request id, the line after its time stamp, without the `ms=` field)
+    let want = [
+        (
+            "line-1",
+            format!(
+                "  INFO router::proxy: request method=GET path=/authentication/token \
+                 route=/authentication upstream={addr} addr={addr} status=200 request_id=line-1",
+                addr = auth.addr
+            ),
+        ),
+        (
+            "line-2",
+            "  INFO router::proxy: request method=GET path=/nowhere route=- upstream=- addr=- \
+             status=404 request_id=line-2"
+                .to_owned(),
+        ),
+    ];
+    // Lines are buffered by the worker thread that served the request and written when
+    // it goes idle: right after the answer, on a router with nothing else to do.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let log = loop {
+        let log = router.log_text();
+        if want
+            .iter()
+            .all(|(id, _)| log.contains(&format!("request_id={id}")))
+        {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "missing request lines in:\n{log}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("request method="))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per request:\n{log}");
+    for (id, line_want) in want {
+        let line = lines
+            .iter()
+            .find(|l| l.ends_with(&format!("request_id={id}")))
+            .unwrap();
+        let (_time, rest) = line.split_once('Z').unwrap();
+        let (before_ms, after_ms) = rest.split_once(" ms=").unwrap();
+        let (_ms, after) = after_ms.split_once(' ').unwrap();
+        assert_eq!(format!("{before_ms} {after}"), line_want, "{line}");
+    }
+}
