@@ -13,6 +13,7 @@
 //! - before any other log line of the same thread (see [`Stdout`]), so a thread's lines
 //!   keep their order.
 
+use crate::decimal_text::{push_decimal, push_padded, push_socket_addr};
 use hyper::Method;
 use std::cell::RefCell;
 use std::io::Write;
@@ -88,7 +89,7 @@ pub fn record(line: &RequestLine<'_>) {
         bytes.extend_from_slice(line.upstream.unwrap_or("-").as_bytes());
         bytes.extend_from_slice(b" addr=");
         match line.addr {
-            Some(addr) => push_addr(bytes, addr),
+            Some(addr) => push_socket_addr(bytes, addr),
             None => bytes.push(b'-'),
         }
         bytes.extend_from_slice(b" status=");
@@ -134,50 +135,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Stdout {
         flush();
         std::io::stdout()
     }
-}
-
-/// `addr` as `Display` prints it, without going through `core::fmt` for IPv4.
-fn push_addr(bytes: &mut Vec<u8>, addr: SocketAddr) {
-    match addr {
-        SocketAddr::V4(v4) => {
-            for (index, octet) in v4.ip().octets().into_iter().enumerate() {
-                if index > 0 {
-                    bytes.push(b'.');
-                }
-                push_decimal(bytes, u128::from(octet));
-            }
-            bytes.push(b':');
-            push_decimal(bytes, u128::from(v4.port()));
-        }
-        SocketAddr::V6(_) => {
-            let _ = write!(bytes, "{addr}");
-        }
-    }
-}
-
-fn push_decimal(bytes: &mut Vec<u8>, mut value: u128) {
-    let mut digits = [0u8; 39];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    bytes.extend_from_slice(&digits[start..]);
-}
-
-/// `value` with leading zeros to `width` digits (`value` has at most `width` digits).
-fn push_padded(bytes: &mut Vec<u8>, value: u32, width: usize) {
-    let mut digits = [b'0'; 10];
-    let mut rest = value;
-    for slot in digits[..width].iter_mut().rev() {
-        *slot = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    bytes.extend_from_slice(&digits[..width]);
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` (UTC) of `unix_seconds`.
@@ -246,30 +203,6 @@ mod tests {
             let text = date_time(seconds);
             assert_eq!(std::str::from_utf8(&text).unwrap(), want, "{seconds}");
         }
-    }
-
-    #[test]
-    fn writes_numbers_and_addresses_as_display_does() {
-        let mut bytes = Vec::new();
-        for value in [0u128, 7, 10, 65_535, u128::from(u64::MAX)] {
-            bytes.clear();
-            push_decimal(&mut bytes, value);
-            assert_eq!(bytes, value.to_string().as_bytes());
-        }
-        for addr in [
-            "127.0.0.1:28001",
-            "0.0.0.0:1",
-            "255.255.255.255:65535",
-            "[::1]:80",
-        ] {
-            let addr: SocketAddr = addr.parse().unwrap();
-            bytes.clear();
-            push_addr(&mut bytes, addr);
-            assert_eq!(bytes, addr.to_string().as_bytes());
-        }
-        bytes.clear();
-        push_padded(&mut bytes, 42, 6);
-        assert_eq!(bytes, b"000042");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Headers on the way through: hop-by-hop ones dropped, `X-Forwarded-*` and
 //! `X-Request-Id` set.
 
+use crate::decimal_text::push_ip;
 use hyper::HeaderMap;
+use hyper::body::Bytes;
 use hyper::header::{
     CONNECTION, EXPECT, HOST, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
@@ -41,17 +43,88 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
 /// Removes the headers that concern one connection only (RFC 9110 section 7.6.1): those
 /// named in `Connection`, and the well-known hop-by-hop ones.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+    // One pass over the names finds what to remove; most responses carry nothing but
+    // `Connection: keep-alive`, and a `remove` costs a hash and a probe.
+    let mut doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_hop_by_hop(name))
+        .cloned()
         .collect();
-    for name in listed {
+    if doomed.is_empty() {
+        return;
+    }
+    doomed.extend(connection_listed(headers));
+    for name in doomed {
         headers.remove(name);
     }
-    for name in [
+}
+
+/// The headers to send upstream for a request that arrived with `incoming` from
+/// `client_ip` and matched a route whose prefix is `forwarded_prefix` (`None` for the
+/// catch-all route, which strips nothing); `host` is the upstream's own `Host`.
+///
+/// Built in one pass over `incoming` (what is not passed on is skipped, not copied and
+/// then removed); the incoming map stays as it is, for another attempt.
+pub fn upstream_request_headers(
+    incoming: &HeaderMap,
+    client_ip: IpAddr,
+    forwarded_prefix: Option<&HeaderValue>,
+    request_id: &HeaderValue,
+    host: &HeaderValue,
+) -> HeaderMap {
+    let listed = if incoming.contains_key(CONNECTION) {
+        connection_listed(incoming)
+    } else {
+        Vec::new()
+    };
+    let mut headers = HeaderMap::with_capacity(incoming.len() + 6);
+    let mut original_host = None;
+    let mut forwarded_for: Vec<u8> = Vec::with_capacity(48);
+    for (name, value) in incoming {
+        if is_hop_by_hop(name) || listed.contains(name) {
+            continue;
+        }
+        if *name == HOST {
+            original_host.get_or_insert(value);
+        } else if *name == X_FORWARDED_FOR {
+            // Earlier hops' addresses, in order; a value that is not visible ASCII or
+            // blank is dropped.
+            if let Ok(text) = value.to_str()
+                && !text.trim().is_empty()
+            {
+                forwarded_for.extend_from_slice(text.trim().as_bytes());
+                forwarded_for.extend_from_slice(b", ");
+            }
+        } else if !is_set_by_router(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    push_ip(&mut forwarded_for, client_ip);
+    if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(forwarded_for)) {
+        headers.insert(X_FORWARDED_FOR, value);
+    }
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    if let Some(prefix) = forwarded_prefix {
+        headers.insert(X_FORWARDED_PREFIX, prefix.clone());
+    }
+    if let Some(original_host) = original_host {
+        headers.insert(X_FORWARDED_HOST, original_host.clone());
+    }
+    headers.insert(X_REQUEST_ID, request_id.clone());
+    headers.insert(HOST, host.clone());
+    headers
+}
+
+/// The `X-Forwarded-Prefix` value for a route prefix: `None` for the catch-all `/`.
+pub fn forwarded_prefix(prefix: &str) -> Option<HeaderValue> {
+    (prefix != "/")
+        .then(|| HeaderValue::from_str(prefix).ok())
+        .flatten()
+}
+
+/// Hop-by-hop headers that every proxy drops, whether or not `Connection` names them.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    [
         CONNECTION,
         KEEP_ALIVE,
         PROXY_CONNECTION,
@@ -61,53 +134,36 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
         TRAILER,
         TRANSFER_ENCODING,
         UPGRADE,
-    ] {
-        headers.remove(name);
-    }
+    ]
+    .contains(name)
 }
 
-/// The headers to send upstream for a request that arrived with `incoming` from
-/// `client_ip` and matched the route `prefix`. `Host` is left for the caller: it depends
-/// on the upstream chosen.
-pub fn upstream_request_headers(
-    incoming: &HeaderMap,
-    client_ip: IpAddr,
-    prefix: &str,
-    request_id: &HeaderValue,
-) -> HeaderMap {
-    let mut headers = incoming.clone();
-    remove_hop_by_hop(&mut headers);
-    // The router answers `Expect: 100-continue` to the client itself.
-    headers.remove(EXPECT);
-    let original_host = headers.remove(HOST);
+/// Headers of the client's request that the router replaces with its own (or drops:
+/// it answers `Expect: 100-continue` to the client itself).
+fn is_set_by_router(name: &HeaderName) -> bool {
+    [
+        EXPECT,
+        X_FORWARDED_PROTO,
+        X_FORWARDED_PREFIX,
+        X_FORWARDED_HOST,
+        X_REQUEST_ID,
+    ]
+    .contains(name)
+}
 
-    let mut forwarded_for: Vec<String> = headers
-        .get_all(X_FORWARDED_FOR)
+/// The header names listed in `Connection`, other than the hop-by-hop ones dropped anyway
+/// and the `close` option.
+fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(CONNECTION)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-        .collect();
-    forwarded_for.push(client_ip.to_string());
-    headers.remove(X_FORWARDED_FOR);
-    if let Ok(value) = HeaderValue::from_str(&forwarded_for.join(", ")) {
-        headers.insert(X_FORWARDED_FOR, value);
-    }
-
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    headers.remove(X_FORWARDED_PREFIX);
-    // A catch-all route strips nothing, so there is no prefix to report.
-    if let Ok(value) = HeaderValue::from_str(prefix)
-        && prefix != "/"
-    {
-        headers.insert(X_FORWARDED_PREFIX, value);
-    }
-    headers.remove(X_FORWARDED_HOST);
-    if let Some(host) = original_host {
-        headers.insert(X_FORWARDED_HOST, host);
-    }
-    headers.insert(X_REQUEST_ID, request_id.clone());
-    headers
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|token| !token.eq_ignore_ascii_case("close"))
+        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
+        .filter(|name| !is_hop_by_hop(name))
+        .collect()
 }
 
 #[cfg(test)]
@@ -160,7 +216,7 @@ mod tests {
                     ("x-forwarded-host", Some("platform:8080")),
                     ("x-request-id", Some("rid")),
                     ("accept", Some("*/*")),
-                    ("host", None),
+                    ("host", Some("auth-api:5000")),
                 ],
             ),
             (
@@ -212,9 +268,16 @@ mod tests {
             ),
         ];
         let rid = HeaderValue::from_static("rid");
+        let host = HeaderValue::from_static("auth-api:5000");
         for (incoming, prefix, want) in cases {
-            let got =
-                upstream_request_headers(&headers(incoming), [10, 1, 2, 3].into(), prefix, &rid);
+            let prefix = forwarded_prefix(prefix);
+            let got = upstream_request_headers(
+                &headers(incoming),
+                [10, 1, 2, 3].into(),
+                prefix.as_ref(),
+                &rid,
+                &host,
+            );
             for (name, value) in want {
                 let have = got.get(*name).map(|v| v.to_str().unwrap());
                 assert_eq!(have, *value, "{name} for {incoming:?}");

@@ -10,6 +10,7 @@
 mod access_log;
 mod balancer;
 mod config;
+mod decimal_text;
 mod forwarded_headers;
 mod healthcheck;
 mod idle_body;

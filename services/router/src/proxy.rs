@@ -4,7 +4,7 @@ use crate::access_log::{self, RequestLine};
 use crate::balancer::Balancer;
 use crate::config::Config;
 use crate::forwarded_headers::{
-    X_REQUEST_ID, remove_hop_by_hop, request_id, upstream_request_headers,
+    X_REQUEST_ID, forwarded_prefix, remove_hop_by_hop, request_id, upstream_request_headers,
 };
 use crate::idle_body::IdleTimeout;
 use crate::json_reply::{self, ResponseBody};
@@ -13,7 +13,7 @@ use crate::retry_body::{AttemptBody, RetryBody};
 use crate::route_table::RouteTable;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, HOST, HeaderValue};
+use hyper::header::{ALLOW, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -35,6 +35,8 @@ pub struct Proxy {
     balancer: Balancer,
     client: Client<HttpConnector, AttemptBody>,
     upstream_timeout: Duration,
+    /// Each route's `X-Forwarded-Prefix`, in the table's order.
+    forwarded_prefixes: Vec<Option<HeaderValue>>,
     /// Whether the per-request line is wanted (`RUST_LOG` lets `info` through for
     /// `router::proxy`); the filter does not change while the router runs.
     log_requests: bool,
@@ -75,6 +77,12 @@ impl Proxy {
         Proxy {
             balancer: Balancer::new(&config.routes, config.connect_timeout),
             table: config.routes.clone(),
+            forwarded_prefixes: config
+                .routes
+                .routes()
+                .iter()
+                .map(|route| forwarded_prefix(&route.prefix))
+                .collect(),
             client,
             upstream_timeout: config.upstream_timeout,
             log_requests: tracing::enabled!(tracing::Level::INFO),
@@ -145,8 +153,6 @@ impl Proxy {
             target.push_str(query);
         }
         let (parts, body) = request.into_parts();
-        let headers =
-            upstream_request_headers(&parts.headers, client.ip(), &found.route.prefix, request_id);
         let body = RetryBody::new(body);
 
         let exchange = async {
@@ -188,10 +194,13 @@ impl Proxy {
                 *outgoing.method_mut() = parts.method.clone();
                 *outgoing.uri_mut() = uri;
                 *outgoing.version_mut() = Version::HTTP_11;
-                *outgoing.headers_mut() = headers.clone();
-                let host =
-                    HeaderValue::from_str(&upstream.authority).map_err(|_| Failure::BadTarget)?;
-                outgoing.headers_mut().insert(HOST, host);
+                *outgoing.headers_mut() = upstream_request_headers(
+                    &parts.headers,
+                    client.ip(),
+                    self.forwarded_prefixes[found.index].as_ref(),
+                    request_id,
+                    &upstream.host_header,
+                );
 
                 match self.client.request(outgoing).await {
                     Ok(response) => return Ok(response),

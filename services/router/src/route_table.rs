@@ -154,10 +154,12 @@ mod tests {
     use super::*;
 
     fn upstream(host: &str, port: u16) -> Upstream {
+        let authority = format!("{host}:{port}");
         Upstream {
             host: host.into(),
             port,
-            authority: format!("{host}:{port}"),
+            host_header: authority.parse().unwrap(),
+            authority,
         }
     }
 
