@@ -10,6 +10,7 @@
 mod access_log;
 mod balancer;
 mod config;
+mod connection_pool;
 mod decimal_text;
 mod forwarded_headers;
 mod healthcheck;

@@ -3,6 +3,7 @@
 use crate::access_log::{self, RequestLine};
 use crate::balancer::Balancer;
 use crate::config::Config;
+use crate::connection_pool::{ConnectionPool, PooledBody, Sender};
 use crate::forwarded_headers::{
     X_REQUEST_ID, forwarded_prefix, remove_hop_by_hop, request_id, upstream_request_headers,
 };
@@ -12,28 +13,23 @@ use crate::request_path::RequestPath;
 use crate::retry_body::{AttemptBody, RetryBody};
 use crate::route_table::RouteTable;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Uri, Version};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::error::Error as StdError;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{debug, warn};
 
 /// At most this many addresses are tried for one request when connecting fails.
 const MAX_CONNECT_ATTEMPTS: usize = 3;
-/// Idle upstream connections are closed after this long, well before a typical
-/// backend's own keep-alive limit, to avoid reusing a connection the backend is closing.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The proxy: route table, balancing state and the pooled upstream client.
+/// The proxy: route table, balancing state and the upstream connection pool.
 pub struct Proxy {
     table: RouteTable,
     balancer: Balancer,
-    client: Client<HttpConnector, AttemptBody>,
+    pool: Arc<ConnectionPool>,
     upstream_timeout: Duration,
     /// Each route's `X-Forwarded-Prefix`, in the table's order.
     forwarded_prefixes: Vec<Option<HeaderValue>>,
@@ -44,9 +40,9 @@ pub struct Proxy {
 
 /// What is logged about a request besides its method, path, status and duration.
 #[derive(Default)]
-struct Trail {
-    route: Option<String>,
-    upstream: Option<String>,
+struct Trail<'a> {
+    route: Option<&'a str>,
+    upstream: Option<&'a str>,
     addr: Option<SocketAddr>,
 }
 
@@ -55,25 +51,24 @@ enum Failure {
     /// No upstream host of the route resolved.
     Unresolvable,
     /// Every attempt failed to connect (the last error is kept).
-    Connect(hyper_util::client::legacy::Error),
+    Connect(std::io::Error),
     /// Connected, but the exchange failed before a response head arrived.
-    Exchange(hyper_util::client::legacy::Error),
+    Exchange(hyper::Error),
     /// The request target could not be rebuilt for the upstream.
     BadTarget,
+}
+
+/// How one attempt at one address failed.
+enum AttemptError {
+    /// No connection could be made: nothing was sent.
+    Connect(std::io::Error),
+    /// The request went out (at least in part) and no response head came back.
+    Exchange(hyper::Error),
 }
 
 impl Proxy {
     /// A proxy for `config`'s routes and timeouts.
     pub fn new(config: &Config) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .pool_timer(TokioTimer::new())
-            // The Host header is always set from the upstream URL, never from the address.
-            .set_host(false)
-            .build(connector);
         Proxy {
             balancer: Balancer::new(&config.routes, config.connect_timeout),
             table: config.routes.clone(),
@@ -83,7 +78,7 @@ impl Proxy {
                 .iter()
                 .map(|route| forwarded_prefix(&route.prefix))
                 .collect(),
-            client,
+            pool: Arc::new(ConnectionPool::new(config.connect_timeout)),
             upstream_timeout: config.upstream_timeout,
             log_requests: tracing::enabled!(tracing::Level::INFO),
         }
@@ -98,7 +93,8 @@ impl Proxy {
         let started = Instant::now();
         let request_id = request_id(request.headers());
         let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        // A cheap copy (shared bytes) of what the log line needs once the request is gone.
+        let uri = request.uri().clone();
         let mut trail = Trail::default();
 
         let mut response = self.route(client, request, &request_id, &mut trail).await;
@@ -109,15 +105,16 @@ impl Proxy {
         let ms = started.elapsed().as_millis();
         let status = response.status().as_u16();
         let request_id = request_id.to_str().unwrap_or("-");
+        let path = uri.path();
         if trail.route.is_none() && status == 200 {
             // The router's own health answer, asked for every second by Docker.
             debug!(%method, %path, status, ms, %request_id, "health");
         } else if self.log_requests {
             access_log::record(&RequestLine {
                 method: &method,
-                path: &path,
-                route: trail.route.as_deref(),
-                upstream: trail.upstream.as_deref(),
+                path,
+                route: trail.route,
+                upstream: trail.upstream,
                 addr: trail.addr,
                 status,
                 ms,
@@ -127,12 +124,12 @@ impl Proxy {
         response
     }
 
-    async fn route(
-        &self,
+    async fn route<'s>(
+        &'s self,
         client: SocketAddr,
         request: Request<Incoming>,
         request_id: &HeaderValue,
-        trail: &mut Trail,
+        trail: &mut Trail<'s>,
     ) -> Response<ResponseBody> {
         let path = match RequestPath::parse(request.uri().path()) {
             Ok(path) => path,
@@ -145,13 +142,18 @@ impl Proxy {
             let message = format!("No route for {}", request.uri().path());
             return json_reply::error(StatusCode::NOT_FOUND, message);
         };
-        trail.route = Some(found.route.prefix.clone());
+        let route = &self.table.routes()[found.index];
+        trail.route = Some(&route.prefix);
 
         let mut target = found.upstream_path;
         if let Some(query) = request.uri().query() {
             target.push('?');
             target.push_str(query);
         }
+        // Origin form (`/path?query`): what an HTTP/1.1 request line carries.
+        let Ok(target) = Uri::from_maybe_shared(Bytes::from(target)) else {
+            return self.failure_response(Failure::BadTarget, &route.prefix, trail);
+        };
         let (parts, body) = request.into_parts();
         let body = RetryBody::new(body);
 
@@ -184,15 +186,12 @@ impl Proxy {
                 let Some(attempt_body) = body.attempt() else {
                     break;
                 };
-                let upstream = &found.route.upstreams[candidate.upstream];
-                trail.upstream = Some(upstream.authority.clone());
+                let upstream = &route.upstreams[candidate.upstream];
+                trail.upstream = Some(&upstream.authority);
                 trail.addr = Some(candidate.addr);
-                let uri: Uri = format!("http://{}{}", candidate.addr, target)
-                    .parse()
-                    .map_err(|_| Failure::BadTarget)?;
                 let mut outgoing = Request::new(attempt_body);
                 *outgoing.method_mut() = parts.method.clone();
-                *outgoing.uri_mut() = uri;
+                *outgoing.uri_mut() = target.clone();
                 *outgoing.version_mut() = Version::HTTP_11;
                 *outgoing.headers_mut() = upstream_request_headers(
                     &parts.headers,
@@ -202,9 +201,9 @@ impl Proxy {
                     &upstream.host_header,
                 );
 
-                match self.client.request(outgoing).await {
-                    Ok(response) => return Ok(response),
-                    Err(error) if error.is_connect() => {
+                match self.send(candidate.addr, outgoing).await {
+                    Ok((response, sender)) => return Ok((response, candidate.addr, sender)),
+                    Err(AttemptError::Connect(error)) => {
                         warn!(
                             upstream = %upstream.authority,
                             addr = %candidate.addr,
@@ -218,7 +217,7 @@ impl Proxy {
                     // A pooled connection the upstream closed as the request went out (a
                     // container stopping during a replacement): a request that is safe to
                     // repeat goes to another address; any other would risk doing it twice.
-                    Err(error) if is_idempotent(&parts.method) => {
+                    Err(AttemptError::Exchange(error)) if is_idempotent(&parts.method) => {
                         warn!(
                             upstream = %upstream.authority,
                             addr = %candidate.addr,
@@ -229,7 +228,7 @@ impl Proxy {
                             .connect_failed(found.index, candidate.upstream);
                         last_exchange_error = Some(error);
                     }
-                    Err(error) => return Err(Failure::Exchange(error)),
+                    Err(AttemptError::Exchange(error)) => return Err(Failure::Exchange(error)),
                 }
             }
             // `candidates` is not empty, so at least one attempt was made.
@@ -240,16 +239,49 @@ impl Proxy {
         };
 
         match tokio::time::timeout(self.upstream_timeout, exchange).await {
-            Ok(Ok(response)) => upstream_response(response, self.upstream_timeout),
-            Ok(Err(failure)) => self.failure_response(failure, &found.route.prefix, trail),
+            Ok(Ok((response, addr, sender))) => {
+                let pool = Arc::clone(&self.pool);
+                let pooled = move |body| PooledBody::new(body, pool, addr, sender);
+                upstream_response(response, pooled, self.upstream_timeout)
+            }
+            Ok(Err(failure)) => self.failure_response(failure, &route.prefix, trail),
             Err(_) => json_reply::error(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
                     "Upstream of {} did not answer within {} ms",
-                    found.route.prefix,
+                    route.prefix,
                     self.upstream_timeout.as_millis()
                 ),
             ),
+        }
+    }
+
+    /// Sends `request` to `addr` over an idle pooled connection, or a new one.
+    async fn send(
+        &self,
+        addr: SocketAddr,
+        request: Request<AttemptBody>,
+    ) -> Result<(Response<Incoming>, Sender), AttemptError> {
+        let request = match self.pool.checkout(addr).await {
+            Some(mut sender) => match sender.try_send_request(request).await {
+                Ok(response) => return Ok((response, sender)),
+                Err(mut error) => match error.take_message() {
+                    // The pooled connection closed before the request went out: nothing
+                    // was sent, so a new connection may carry it, whatever the method.
+                    Some(request) => request,
+                    None => return Err(AttemptError::Exchange(error.into_error())),
+                },
+            },
+            None => request,
+        };
+        let mut sender = self
+            .pool
+            .connect(addr)
+            .await
+            .map_err(AttemptError::Connect)?;
+        match sender.try_send_request(request).await {
+            Ok(response) => Ok((response, sender)),
+            Err(error) => Err(AttemptError::Exchange(error.into_error())),
         }
     }
 
@@ -257,7 +289,7 @@ impl Proxy {
         &self,
         failure: Failure,
         prefix: &str,
-        trail: &Trail,
+        trail: &Trail<'_>,
     ) -> Response<ResponseBody> {
         match failure {
             Failure::Unresolvable => json_reply::error(
@@ -274,7 +306,7 @@ impl Proxy {
             ),
             Failure::Exchange(error) => {
                 warn!(
-                    upstream = trail.upstream.as_deref().unwrap_or("-"),
+                    upstream = trail.upstream.unwrap_or("-"),
                     error = %error_chain(&error),
                     "upstream exchange failed"
                 );
@@ -304,13 +336,18 @@ fn health(method: &Method) -> Response<ResponseBody> {
     response
 }
 
-/// The upstream's response, streamed back without its hop-by-hop headers.
-fn upstream_response(response: Response<Incoming>, idle: Duration) -> Response<ResponseBody> {
+/// The upstream's response, streamed back without its hop-by-hop headers; its
+/// connection goes back to the pool once the body has been sent on.
+fn upstream_response(
+    response: Response<Incoming>,
+    pooled: impl FnOnce(Incoming) -> PooledBody,
+    idle: Duration,
+) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, IdleTimeout::new(body, idle).boxed())
+    Response::from_parts(parts, IdleTimeout::new(pooled(body), idle).boxed())
 }
 
 /// Methods whose repetition has the same effect as one request (RFC 9110, 9.2.2).
