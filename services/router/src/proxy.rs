@@ -25,10 +25,11 @@ use tracing::{debug, warn};
 /// At most this many addresses are tried for one request when connecting fails.
 const MAX_CONNECT_ATTEMPTS: usize = 3;
 
-/// The proxy: route table, balancing state and the upstream connection pool.
+/// The proxy of one worker: route table, balancing state and the worker's upstream
+/// connection pool.
 pub struct Proxy {
     table: RouteTable,
-    balancer: Balancer,
+    balancer: Arc<Balancer>,
     pool: Arc<ConnectionPool>,
     upstream_timeout: Duration,
     /// Each route's `X-Forwarded-Prefix`, in the table's order.
@@ -67,10 +68,11 @@ enum AttemptError {
 }
 
 impl Proxy {
-    /// A proxy for `config`'s routes and timeouts.
-    pub fn new(config: &Config) -> Self {
+    /// A proxy for `config`'s routes and timeouts, balancing with `balancer` (shared by
+    /// the workers) over a connection pool of its own.
+    pub fn new(config: &Config, balancer: Arc<Balancer>) -> Self {
         Proxy {
-            balancer: Balancer::new(&config.routes, config.connect_timeout),
+            balancer,
             table: config.routes.clone(),
             forwarded_prefixes: config
                 .routes
