@@ -38,7 +38,7 @@ pub struct RequestLine<'a> {
     /// The status sent to the client.
     pub status: u16,
     /// Whole milliseconds from the request's arrival to its response head.
-    pub ms: u128,
+    pub ms: u64,
     /// The request id sent upstream and back.
     pub request_id: &'a str,
 }
@@ -93,7 +93,7 @@ pub fn record(line: &RequestLine<'_>) {
             None => bytes.push(b'-'),
         }
         bytes.extend_from_slice(b" status=");
-        push_decimal(bytes, u128::from(line.status));
+        push_decimal(bytes, u64::from(line.status));
         bytes.extend_from_slice(b" ms=");
         push_decimal(bytes, line.ms);
         bytes.extend_from_slice(b" request_id=");

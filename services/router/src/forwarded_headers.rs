@@ -35,8 +35,9 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         })
         .cloned()
         .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .expect("a UUID is a valid header value")
+            let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+            HeaderValue::from_str(text).expect("a UUID is a valid header value")
         })
 }
 
@@ -123,36 +124,40 @@ pub fn forwarded_prefix(prefix: &str) -> Option<HeaderValue> {
 }
 
 /// Hop-by-hop headers that every proxy drops, whether or not `Connection` names them.
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    [
-        CONNECTION,
-        KEEP_ALIVE,
-        PROXY_CONNECTION,
-        PROXY_AUTHENTICATE,
-        PROXY_AUTHORIZATION,
-        TE,
-        TRAILER,
-        TRANSFER_ENCODING,
-        UPGRADE,
-    ]
-    .contains(name)
-}
+/// (A `static`: an array built in the function would be built and dropped per call.)
+static HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+];
 
 /// Headers of the client's request that the router replaces with its own (or drops:
 /// it answers `Expect: 100-continue` to the client itself).
+static SET_BY_ROUTER: [HeaderName; 5] = [
+    EXPECT,
+    X_FORWARDED_PROTO,
+    X_FORWARDED_PREFIX,
+    X_FORWARDED_HOST,
+    X_REQUEST_ID,
+];
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
+}
+
 fn is_set_by_router(name: &HeaderName) -> bool {
-    [
-        EXPECT,
-        X_FORWARDED_PROTO,
-        X_FORWARDED_PREFIX,
-        X_FORWARDED_HOST,
-        X_REQUEST_ID,
-    ]
-    .contains(name)
+    SET_BY_ROUTER.contains(name)
 }
 
 /// The header names listed in `Connection`, other than the hop-by-hop ones dropped anyway
-/// and the `close` option.
+/// and the `close` option. The usual `keep-alive` and `close` are recognised as text,
+/// before a `HeaderName` (an allocation for a name `http` does not know) is made.
 fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
     headers
         .get_all(CONNECTION)
@@ -160,9 +165,14 @@ fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(str::trim)
-        .filter(|token| !token.eq_ignore_ascii_case("close"))
+        .filter(|token| {
+            !token.is_empty()
+                && !HOP_BY_HOP
+                    .iter()
+                    .chain([&HeaderName::from_static("close")])
+                    .any(|known| token.eq_ignore_ascii_case(known.as_str()))
+        })
         .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
-        .filter(|name| !is_hop_by_hop(name))
         .collect()
 }
 

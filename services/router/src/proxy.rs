@@ -104,7 +104,7 @@ impl Proxy {
             .headers_mut()
             .insert(X_REQUEST_ID, request_id.clone());
 
-        let ms = started.elapsed().as_millis();
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let status = response.status().as_u16();
         let request_id = request_id.to_str().unwrap_or("-");
         let path = uri.path();
