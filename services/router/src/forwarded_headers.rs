@@ -3,7 +3,6 @@
 
 use crate::decimal_text::push_ip;
 use hyper::HeaderMap;
-use hyper::body::Bytes;
 use hyper::header::{
     CONNECTION, EXPECT, HOST, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
@@ -60,25 +59,28 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// The headers to send upstream for a request that arrived with `incoming` from
+/// The header fields to send upstream for a request that arrived with `incoming` from
 /// `client_ip` and matched a route whose prefix is `forwarded_prefix` (`None` for the
-/// catch-all route, which strips nothing); `host` is the upstream's own `Host`.
+/// catch-all route, which strips nothing); `host` is the upstream's own `Host`. Each
+/// field is handed to `put` as (name, value), in the order they go on the wire.
 ///
-/// Built in one pass over `incoming` (what is not passed on is skipped, not copied and
-/// then removed); the incoming map stays as it is, for another attempt.
-pub fn upstream_request_headers(
+/// One pass over `incoming`: what is not passed on is skipped, not copied and then
+/// removed, and nothing is collected into a map (the caller writes the fields out as they
+/// come). The incoming map stays as it is, for another attempt.
+pub fn upstream_request_fields(
     incoming: &HeaderMap,
     client_ip: IpAddr,
     forwarded_prefix: Option<&HeaderValue>,
     request_id: &HeaderValue,
     host: &HeaderValue,
-) -> HeaderMap {
+    put: &mut dyn FnMut(&[u8], &[u8]),
+) {
     let listed = if incoming.contains_key(CONNECTION) {
         connection_listed(incoming)
     } else {
         Vec::new()
     };
-    let mut headers = HeaderMap::with_capacity(incoming.len() + 6);
+    put(HOST.as_str().as_bytes(), host.as_bytes());
     let mut original_host = None;
     let mut forwarded_for: Vec<u8> = Vec::with_capacity(48);
     for (name, value) in incoming {
@@ -97,23 +99,22 @@ pub fn upstream_request_headers(
                 forwarded_for.extend_from_slice(b", ");
             }
         } else if !is_set_by_router(name) {
-            headers.append(name.clone(), value.clone());
+            put(name.as_str().as_bytes(), value.as_bytes());
         }
     }
     push_ip(&mut forwarded_for, client_ip);
-    if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(forwarded_for)) {
-        headers.insert(X_FORWARDED_FOR, value);
-    }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    put(X_FORWARDED_FOR.as_str().as_bytes(), &forwarded_for);
+    put(X_FORWARDED_PROTO.as_str().as_bytes(), b"http");
     if let Some(prefix) = forwarded_prefix {
-        headers.insert(X_FORWARDED_PREFIX, prefix.clone());
+        put(X_FORWARDED_PREFIX.as_str().as_bytes(), prefix.as_bytes());
     }
     if let Some(original_host) = original_host {
-        headers.insert(X_FORWARDED_HOST, original_host.clone());
+        put(
+            X_FORWARDED_HOST.as_str().as_bytes(),
+            original_host.as_bytes(),
+        );
     }
-    headers.insert(X_REQUEST_ID, request_id.clone());
-    headers.insert(HOST, host.clone());
-    headers
+    put(X_REQUEST_ID.as_str().as_bytes(), request_id.as_bytes());
 }
 
 /// The `X-Forwarded-Prefix` value for a route prefix: `None` for the catch-all `/`.
@@ -281,16 +282,29 @@ mod tests {
         let host = HeaderValue::from_static("auth-api:5000");
         for (incoming, prefix, want) in cases {
             let prefix = forwarded_prefix(prefix);
-            let got = upstream_request_headers(
+            let mut got: Vec<(String, String)> = Vec::new();
+            upstream_request_fields(
                 &headers(incoming),
                 [10, 1, 2, 3].into(),
                 prefix.as_ref(),
                 &rid,
                 &host,
+                &mut |name, value| {
+                    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+                    got.push((text(name), text(value)));
+                },
             );
             for (name, value) in want {
-                let have = got.get(*name).map(|v| v.to_str().unwrap());
-                assert_eq!(have, *value, "{name} for {incoming:?}");
+                let have: Vec<&str> = got
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                assert_eq!(
+                    have,
+                    value.iter().copied().collect::<Vec<_>>(),
+                    "{name} for {incoming:?}"
+                );
             }
         }
     }

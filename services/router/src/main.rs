@@ -22,6 +22,7 @@ mod retry_body;
 mod route_table;
 mod server;
 mod upstream;
+mod upstream_http1;
 mod workers;
 
 use config::Config;

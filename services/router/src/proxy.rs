@@ -3,19 +3,20 @@
 use crate::access_log::{self, RequestLine};
 use crate::balancer::Balancer;
 use crate::config::Config;
-use crate::connection_pool::{ConnectionPool, PooledBody, Sender};
+use crate::connection_pool::ConnectionPool;
 use crate::forwarded_headers::{
-    X_REQUEST_ID, forwarded_prefix, remove_hop_by_hop, request_id, upstream_request_headers,
+    X_REQUEST_ID, forwarded_prefix, remove_hop_by_hop, request_id, upstream_request_fields,
 };
 use crate::idle_body::IdleTimeout;
 use crate::json_reply::{self, ResponseBody};
 use crate::request_path::RequestPath;
-use crate::retry_body::{AttemptBody, RetryBody};
+use crate::retry_body::RetryBody;
 use crate::route_table::RouteTable;
+use crate::upstream_http1::{ExchangeError, RequestFraming, UpstreamBody, write_request_head};
 use http_body_util::BodyExt;
-use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -54,7 +55,7 @@ enum Failure {
     /// Every attempt failed to connect (the last error is kept).
     Connect(std::io::Error),
     /// Connected, but the exchange failed before a response head arrived.
-    Exchange(hyper::Error),
+    Exchange(std::io::Error),
     /// The request target could not be rebuilt for the upstream.
     BadTarget,
 }
@@ -64,7 +65,7 @@ enum AttemptError {
     /// No connection could be made: nothing was sent.
     Connect(std::io::Error),
     /// The request went out (at least in part) and no response head came back.
-    Exchange(hyper::Error),
+    Exchange(std::io::Error),
 }
 
 impl Proxy {
@@ -152,12 +153,16 @@ impl Proxy {
             target.push('?');
             target.push_str(query);
         }
-        // Origin form (`/path?query`): what an HTTP/1.1 request line carries.
-        let Ok(target) = Uri::from_maybe_shared(Bytes::from(target)) else {
-            return self.failure_response(Failure::BadTarget, &route.prefix, trail);
-        };
         let (parts, body) = request.into_parts();
         let body = RetryBody::new(body);
+        let framing = if body.is_end_stream() {
+            RequestFraming::Empty
+        } else if parts.headers.contains_key(CONTENT_LENGTH) {
+            RequestFraming::Length
+        } else {
+            RequestFraming::Chunked
+        };
+        let mut head = Vec::with_capacity(512);
 
         let exchange = async {
             let candidates = self.balancer.candidates(found.index).await;
@@ -184,27 +189,38 @@ impl Proxy {
                     candidates = self.balancer.candidates(found.index).await;
                     continue;
                 };
-                tried.push(candidate.addr);
-                let Some(attempt_body) = body.attempt() else {
+                // Once an attempt has read from the client's body, another could not send it
+                // whole.
+                if !body.is_untouched() {
                     break;
-                };
+                }
+                tried.push(candidate.addr);
                 let upstream = &route.upstreams[candidate.upstream];
                 trail.upstream = Some(&upstream.authority);
                 trail.addr = Some(candidate.addr);
-                let mut outgoing = Request::new(attempt_body);
-                *outgoing.method_mut() = parts.method.clone();
-                *outgoing.uri_mut() = target.clone();
-                *outgoing.version_mut() = Version::HTTP_11;
-                *outgoing.headers_mut() = upstream_request_headers(
-                    &parts.headers,
-                    client.ip(),
-                    self.forwarded_prefixes[found.index].as_ref(),
-                    request_id,
-                    &upstream.host_header,
+                head.clear();
+                write_request_head(
+                    &mut head,
+                    &parts.method,
+                    &target,
+                    |put| {
+                        upstream_request_fields(
+                            &parts.headers,
+                            client.ip(),
+                            self.forwarded_prefixes[found.index].as_ref(),
+                            request_id,
+                            &upstream.host_header,
+                            put,
+                        );
+                    },
+                    framing,
                 );
 
-                match self.send(candidate.addr, outgoing).await {
-                    Ok((response, sender)) => return Ok((response, candidate.addr, sender)),
+                let sent = self
+                    .send(candidate.addr, &parts.method, &head, &body, framing)
+                    .await;
+                match sent {
+                    Ok(response) => return Ok(response),
                     Err(AttemptError::Connect(error)) => {
                         warn!(
                             upstream = %upstream.authority,
@@ -241,11 +257,7 @@ impl Proxy {
         };
 
         match tokio::time::timeout(self.upstream_timeout, exchange).await {
-            Ok(Ok((response, addr, sender))) => {
-                let pool = Arc::clone(&self.pool);
-                let pooled = move |body| PooledBody::new(body, pool, addr, sender);
-                upstream_response(response, pooled, self.upstream_timeout)
-            }
+            Ok(Ok(response)) => upstream_response(response, self.upstream_timeout),
             Ok(Err(failure)) => self.failure_response(failure, &route.prefix, trail),
             Err(_) => json_reply::error(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -258,33 +270,48 @@ impl Proxy {
         }
     }
 
-    /// Sends `request` to `addr` over an idle pooled connection, or a new one.
+    /// Sends the request (`head`, then the client's `body` framed as `framing`) to `addr`
+    /// over an idle pooled connection, or a new one, and reads the response head.
     async fn send(
         &self,
         addr: SocketAddr,
-        request: Request<AttemptBody>,
-    ) -> Result<(Response<Incoming>, Sender), AttemptError> {
-        let request = match self.pool.checkout(addr).await {
-            Some(mut sender) => match sender.try_send_request(request).await {
-                Ok(response) => return Ok((response, sender)),
-                Err(mut error) => match error.take_message() {
-                    // The pooled connection closed before the request went out: nothing
-                    // was sent, so a new connection may carry it, whatever the method.
-                    Some(request) => request,
-                    None => return Err(AttemptError::Exchange(error.into_error())),
-                },
-            },
-            None => request,
+        method: &Method,
+        head: &[u8],
+        body: &RetryBody,
+        framing: RequestFraming,
+    ) -> Result<Response<UpstreamBody>, AttemptError> {
+        let used_up = || {
+            AttemptError::Exchange(std::io::Error::other(
+                "the request body was already sent to another address",
+            ))
         };
-        let mut sender = self
+        if let Some(connection) = self.pool.checkout(addr) {
+            let attempt = body.attempt().ok_or_else(used_up)?;
+            match connection
+                .exchange(method, head, attempt, framing, &self.pool, addr)
+                .await
+            {
+                Ok(response) => return Ok(response),
+                // The upstream had closed the pooled connection: nothing was sent, so a
+                // new connection may carry the request, whatever the method.
+                Err(ExchangeError::NotSent(_)) => {}
+                Err(ExchangeError::Failed(error)) => return Err(AttemptError::Exchange(error)),
+            }
+        }
+        let connection = self
             .pool
             .connect(addr)
             .await
             .map_err(AttemptError::Connect)?;
-        match sender.try_send_request(request).await {
-            Ok(response) => Ok((response, sender)),
-            Err(error) => Err(AttemptError::Exchange(error.into_error())),
-        }
+        let attempt = body.attempt().ok_or_else(used_up)?;
+        connection
+            .exchange(method, head, attempt, framing, &self.pool, addr)
+            .await
+            .map_err(
+                |(ExchangeError::NotSent(error) | ExchangeError::Failed(error))| {
+                    AttemptError::Exchange(error)
+                },
+            )
     }
 
     fn failure_response(
@@ -340,16 +367,12 @@ fn health(method: &Method) -> Response<ResponseBody> {
 
 /// The upstream's response, streamed back without its hop-by-hop headers; its
 /// connection goes back to the pool once the body has been sent on.
-fn upstream_response(
-    response: Response<Incoming>,
-    pooled: impl FnOnce(Incoming) -> PooledBody,
-    idle: Duration,
-) -> Response<ResponseBody> {
+fn upstream_response(response: Response<UpstreamBody>, idle: Duration) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, IdleTimeout::new(pooled(body), idle).boxed())
+    Response::from_parts(parts, IdleTimeout::new(body, idle).boxed())
 }
 
 /// Methods whose repetition has the same effect as one request (RFC 9110, 9.2.2).

@@ -41,11 +41,20 @@ impl RetryBody {
         }
     }
 
+    /// Whether the client sent no body at all.
+    pub fn is_end_stream(&self) -> bool {
+        self.is_end_stream
+    }
+
+    /// Whether no attempt has read from the client's body yet.
+    pub fn is_untouched(&self) -> bool {
+        self.is_end_stream || lock(&self.slot).is_some()
+    }
+
     /// A body for one more attempt, or `None` if an earlier attempt already read from the
     /// client's body (then another attempt could not send it whole).
     pub fn attempt(&self) -> Option<AttemptBody> {
-        let untouched = self.is_end_stream || lock(&self.slot).is_some();
-        untouched.then(|| AttemptBody {
+        self.is_untouched().then(|| AttemptBody {
             slot: Arc::clone(&self.slot),
             taken: None,
             size_hint: self.size_hint,
