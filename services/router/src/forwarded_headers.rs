@@ -1,13 +1,11 @@
 //! Headers on the way through: hop-by-hop ones dropped, `X-Forwarded-*` and
 //! `X-Request-Id` set.
 
-use crate::decimal_text::push_ip;
 use hyper::HeaderMap;
 use hyper::header::{
     CONNECTION, EXPECT, HOST, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
-use std::net::IpAddr;
 
 /// Header carrying the id that ties the router's and the services' log lines together.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -40,27 +38,8 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         })
 }
 
-/// Removes the headers that concern one connection only (RFC 9110 section 7.6.1): those
-/// named in `Connection`, and the well-known hop-by-hop ones.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the names finds what to remove; most responses carry nothing but
-    // `Connection: keep-alive`, and a `remove` costs a hash and a probe.
-    let mut doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| is_hop_by_hop(name))
-        .cloned()
-        .collect();
-    if doomed.is_empty() {
-        return;
-    }
-    doomed.extend(connection_listed(headers));
-    for name in doomed {
-        headers.remove(name);
-    }
-}
-
 /// The header fields to send upstream for a request that arrived with `incoming` from
-/// `client_ip` and matched a route whose prefix is `forwarded_prefix` (`None` for the
+/// the client whose address is `client_ip` (as text) and matched a route whose prefix is `forwarded_prefix` (`None` for the
 /// catch-all route, which strips nothing); `host` is the upstream's own `Host`. Each
 /// field is handed to `put` as (name, value), in the order they go on the wire.
 ///
@@ -69,7 +48,7 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 /// come). The incoming map stays as it is, for another attempt.
 pub fn upstream_request_fields(
     incoming: &HeaderMap,
-    client_ip: IpAddr,
+    client_ip: &[u8],
     forwarded_prefix: Option<&HeaderValue>,
     request_id: &HeaderValue,
     host: &HeaderValue,
@@ -82,7 +61,8 @@ pub fn upstream_request_fields(
     };
     put(HOST.as_str().as_bytes(), host.as_bytes());
     let mut original_host = None;
-    let mut forwarded_for: Vec<u8> = Vec::with_capacity(48);
+    // Earlier hops' addresses, if the client sent any (most do not).
+    let mut forwarded_for: Vec<u8> = Vec::new();
     for (name, value) in incoming {
         if is_hop_by_hop(name) || listed.contains(name) {
             continue;
@@ -102,8 +82,12 @@ pub fn upstream_request_fields(
             put(name.as_str().as_bytes(), value.as_bytes());
         }
     }
-    push_ip(&mut forwarded_for, client_ip);
-    put(X_FORWARDED_FOR.as_str().as_bytes(), &forwarded_for);
+    if forwarded_for.is_empty() {
+        put(X_FORWARDED_FOR.as_str().as_bytes(), client_ip);
+    } else {
+        forwarded_for.extend_from_slice(client_ip);
+        put(X_FORWARDED_FOR.as_str().as_bytes(), &forwarded_for);
+    }
     put(X_FORWARDED_PROTO.as_str().as_bytes(), b"http");
     if let Some(prefix) = forwarded_prefix {
         put(X_FORWARDED_PREFIX.as_str().as_bytes(), prefix.as_bytes());
@@ -148,7 +132,9 @@ static SET_BY_ROUTER: [HeaderName; 5] = [
     X_REQUEST_ID,
 ];
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
+/// Whether `name` is a hop-by-hop header (RFC 9110, section 7.6.1): one that concerns a
+/// single connection and is never passed on.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name)
 }
 
@@ -157,24 +143,27 @@ fn is_set_by_router(name: &HeaderName) -> bool {
 }
 
 /// The header names listed in `Connection`, other than the hop-by-hop ones dropped anyway
-/// and the `close` option. The usual `keep-alive` and `close` are recognised as text,
-/// before a `HeaderName` (an allocation for a name `http` does not know) is made.
+/// and the `close` option.
 fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
     headers
         .get_all(CONNECTION)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .filter(|token| {
-            !token.is_empty()
-                && !HOP_BY_HOP
-                    .iter()
-                    .chain([&HeaderName::from_static("close")])
-                    .any(|known| token.eq_ignore_ascii_case(known.as_str()))
-        })
-        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
+        .filter_map(|token| connection_listed_name(token.as_bytes()))
         .collect()
+}
+
+/// The header a `Connection` option names, unless it is empty, `close`, or a hop-by-hop
+/// header dropped anyway. The usual `keep-alive` and `close` are recognised as text,
+/// before a `HeaderName` (an allocation for a name `http` does not know) is made.
+pub fn connection_listed_name(token: &[u8]) -> Option<HeaderName> {
+    let token = token.trim_ascii();
+    let known = |name: &str| token.eq_ignore_ascii_case(name.as_bytes());
+    if token.is_empty() || known("close") || HOP_BY_HOP.iter().any(|name| known(name.as_str())) {
+        return None;
+    }
+    HeaderName::from_bytes(token).ok()
 }
 
 #[cfg(test)]
@@ -285,7 +274,7 @@ mod tests {
             let mut got: Vec<(String, String)> = Vec::new();
             upstream_request_fields(
                 &headers(incoming),
-                [10, 1, 2, 3].into(),
+                b"10.1.2.3",
                 prefix.as_ref(),
                 &rid,
                 &host,

@@ -5,7 +5,7 @@ use crate::balancer::Balancer;
 use crate::config::Config;
 use crate::connection_pool::ConnectionPool;
 use crate::forwarded_headers::{
-    X_REQUEST_ID, forwarded_prefix, remove_hop_by_hop, request_id, upstream_request_fields,
+    X_REQUEST_ID, forwarded_prefix, request_id, upstream_request_fields,
 };
 use crate::idle_body::IdleTimeout;
 use crate::json_reply::{self, ResponseBody};
@@ -87,10 +87,11 @@ impl Proxy {
         }
     }
 
-    /// Answers one request from `client`. Never fails: every problem is a JSON answer.
+    /// Answers one request from the client whose IP address, as text, is `client_ip`.
+    /// Never fails: every problem is a JSON answer.
     pub async fn handle(
         &self,
-        client: SocketAddr,
+        client_ip: &[u8],
         request: Request<Incoming>,
     ) -> Response<ResponseBody> {
         let started = Instant::now();
@@ -100,7 +101,9 @@ impl Proxy {
         let uri = request.uri().clone();
         let mut trail = Trail::default();
 
-        let mut response = self.route(client, request, &request_id, &mut trail).await;
+        let mut response = self
+            .route(client_ip, request, &request_id, &mut trail)
+            .await;
         response
             .headers_mut()
             .insert(X_REQUEST_ID, request_id.clone());
@@ -129,7 +132,7 @@ impl Proxy {
 
     async fn route<'s>(
         &'s self,
-        client: SocketAddr,
+        client_ip: &[u8],
         request: Request<Incoming>,
         request_id: &HeaderValue,
         trail: &mut Trail<'s>,
@@ -206,7 +209,7 @@ impl Proxy {
                     |put| {
                         upstream_request_fields(
                             &parts.headers,
-                            client.ip(),
+                            client_ip,
                             self.forwarded_prefixes[found.index].as_ref(),
                             request_id,
                             &upstream.host_header,
@@ -365,11 +368,10 @@ fn health(method: &Method) -> Response<ResponseBody> {
     response
 }
 
-/// The upstream's response, streamed back without its hop-by-hop headers; its
-/// connection goes back to the pool once the body has been sent on.
+/// The upstream's response, streamed back (its hop-by-hop headers were left out as it
+/// was read); its connection goes back to the pool once the body has been sent on.
 fn upstream_response(response: Response<UpstreamBody>, idle: Duration) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
-    remove_hop_by_hop(&mut parts.headers);
     // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
     parts.version = Version::HTTP_11;
     Response::from_parts(parts, IdleTimeout::new(body, idle).boxed())

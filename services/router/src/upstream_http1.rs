@@ -17,6 +17,7 @@
 //! 304. Protocol upgrades are not (the router strips `Upgrade`).
 
 use crate::connection_pool::ConnectionPool;
+use crate::forwarded_headers::{connection_listed_name, is_hop_by_hop};
 use crate::retry_body::AttemptBody;
 use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -26,6 +27,7 @@ use hyper::header::{
 };
 use hyper::{Method, Response, StatusCode, Version};
 use std::io::{self, ErrorKind};
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -120,19 +122,27 @@ impl Connection {
                 .await
                 .map_err(ExchangeError::Failed)?;
         }
-        let (status, version, headers) = loop {
+        let head = loop {
             let head = self.read_head().await.map_err(ExchangeError::Failed)?;
             // Interim answers (100 Continue, 103 Early Hints) come before the real one.
-            if head.0.is_informational() {
-                if head.0 == StatusCode::SWITCHING_PROTOCOLS {
+            if head.status.is_informational() {
+                if head.status == StatusCode::SWITCHING_PROTOCOLS {
                     return Err(ExchangeError::Failed(invalid("a protocol upgrade")));
                 }
                 continue;
             }
             break head;
         };
-        let framing = response_framing(method, status, &headers).map_err(ExchangeError::Failed)?;
-        let keep_alive = framing != ResponseFraming::UntilClose && keeps_alive(version, &headers);
+        let framing =
+            response_framing(method, head.status, &head.fields).map_err(ExchangeError::Failed)?;
+        let keep_alive =
+            framing != ResponseFraming::UntilClose && keeps_alive(head.version, &head.fields);
+        let ResponseHead {
+            status,
+            version,
+            headers,
+            ..
+        } = head;
         let mut response = Response::new(UpstreamBody {
             connection: Some(self),
             framing,
@@ -176,7 +186,7 @@ impl Connection {
     }
 
     /// Reads one response head.
-    async fn read_head(&mut self) -> io::Result<(StatusCode, Version, HeaderMap)> {
+    async fn read_head(&mut self) -> io::Result<ResponseHead> {
         loop {
             if !self.buffer.is_empty()
                 && let Some(head) = self.parse_head()?
@@ -200,11 +210,18 @@ impl Connection {
         }
     }
 
-    /// The head at the start of the buffer, taken out of it, if it is all there.
-    fn parse_head(&mut self) -> io::Result<Option<(StatusCode, Version, HeaderMap)>> {
-        let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut parsed = httparse::Response::new(&mut fields);
-        let length = match parsed.parse(&self.buffer) {
+    /// The head at the start of the buffer, taken out of it, if it is all there. Its
+    /// hop-by-hop fields are noted (they say how the body is framed and whether the
+    /// connection stays open) and left out of the headers passed on to the client.
+    fn parse_head(&mut self) -> io::Result<Option<ResponseHead>> {
+        // Uninitialised slots: zeroing 100 of them cost more than parsing the head.
+        let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut []);
+        let length = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut parsed,
+            &self.buffer,
+            &mut slots,
+        ) {
             Ok(httparse::Status::Complete(length)) => length,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(error) => return Err(invalid(&format!("a malformed response head ({error})"))),
@@ -217,29 +234,36 @@ impl Connection {
             Some(0) => Version::HTTP_10,
             _ => Version::HTTP_11,
         };
-        // Where each name and value lies in the head, so that once the head is taken out
+        // Where each value passed on lies in the head, so that once the head is taken out
         // of the buffer the values can be slices of its bytes instead of copies.
         let base = self.buffer.as_ptr() as usize;
-        let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
-        let count = parsed.headers.len();
-        for (span, field) in spans.iter_mut().zip(parsed.headers.iter()) {
-            *span = (
-                field.name.as_ptr() as usize - base,
-                field.name.len(),
-                field.value.as_ptr() as usize - base,
-                field.value.len(),
-            );
+        let mut fields = FieldSummary::default();
+        let mut passed_on = Vec::with_capacity(parsed.headers.len());
+        for field in parsed.headers.iter() {
+            let name = HeaderName::from_bytes(field.name.as_bytes())
+                .map_err(|_| invalid("a bad header name"))?;
+            fields.note(&name, field.value)?;
+            if !is_hop_by_hop(&name) {
+                let at = field.value.as_ptr() as usize - base;
+                passed_on.push((name, at..at + field.value.len()));
+            }
         }
         let head = self.buffer.split_to(length).freeze();
-        let mut headers = HeaderMap::with_capacity(count);
-        for &(name_at, name_len, value_at, value_len) in &spans[..count] {
-            let name = HeaderName::from_bytes(&head[name_at..name_at + name_len])
-                .map_err(|_| invalid("a bad header name"))?;
-            let value = HeaderValue::from_maybe_shared(head.slice(value_at..value_at + value_len))
+        let mut headers = HeaderMap::with_capacity(passed_on.len());
+        for (name, span) in passed_on {
+            if fields.listed.contains(&name) {
+                continue;
+            }
+            let value = HeaderValue::from_maybe_shared(head.slice(span))
                 .map_err(|_| invalid("a bad header value"))?;
             headers.append(name, value);
         }
-        Ok(Some((status, version, headers)))
+        Ok(Some(ResponseHead {
+            status,
+            version,
+            headers,
+            fields,
+        }))
     }
 
     /// Reads what the socket has into the buffer; `Ok(0)` at the end of the stream.
@@ -307,12 +331,63 @@ enum ChunkState {
     Trailers,
 }
 
+/// A response head as read: the status, the version, the end-to-end headers, and what
+/// its hop-by-hop fields said.
+struct ResponseHead {
+    status: StatusCode,
+    version: Version,
+    headers: HeaderMap,
+    fields: FieldSummary,
+}
+
+/// What the framing and connection fields of a response head say.
+#[derive(Debug, Default)]
+struct FieldSummary {
+    /// Whether the last transfer coding is `chunked`, if there is a `Transfer-Encoding`.
+    chunked: Option<bool>,
+    /// The `Content-Length`, if any (repeated fields must agree: RFC 9110, 8.6).
+    content_length: Option<u64>,
+    /// `Connection: close`.
+    close: bool,
+    /// `Connection: keep-alive` (what an HTTP/1.0 server must say to keep it).
+    keep_alive: bool,
+    /// Other headers `Connection` names: they are not passed on either.
+    listed: Vec<HeaderName>,
+}
+
+impl FieldSummary {
+    fn note(&mut self, name: &HeaderName, value: &[u8]) -> io::Result<()> {
+        if *name == TRANSFER_ENCODING {
+            let last = value.rsplit(|b| *b == b',').next().unwrap_or_default();
+            self.chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if *name == CONTENT_LENGTH {
+            let length = parse_length(value)?;
+            if self.content_length.is_some_and(|earlier| earlier != length) {
+                return Err(invalid("conflicting Content-Length fields"));
+            }
+            self.content_length = Some(length);
+        } else if *name == CONNECTION {
+            for token in value.split(|b| *b == b',') {
+                let token = token.trim_ascii();
+                if token.eq_ignore_ascii_case(b"close") {
+                    self.close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    self.keep_alive = true;
+                } else if let Some(listed) = connection_listed_name(token) {
+                    self.listed.push(listed);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// RFC 9112, section 6.3: how the body of a response to `method` with `status` and
-/// `headers` is delimited.
+/// the framing `fields` is delimited.
 fn response_framing(
     method: &Method,
     status: StatusCode,
-    headers: &HeaderMap,
+    fields: &FieldSummary,
 ) -> io::Result<ResponseFraming> {
     if *method == Method::HEAD
         || status == StatusCode::NO_CONTENT
@@ -320,32 +395,12 @@ fn response_framing(
     {
         return Ok(ResponseFraming::Length(0));
     }
-    if let Some(coding) = headers.get_all(TRANSFER_ENCODING).iter().next_back() {
-        let last = coding
-            .as_bytes()
-            .rsplit(|b| *b == b',')
-            .next()
-            .unwrap_or_default();
-        return Ok(if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-            ResponseFraming::Chunked(ChunkState::Size)
-        } else {
-            ResponseFraming::UntilClose
-        });
-    }
-    let mut lengths = headers.get_all(CONTENT_LENGTH).iter();
-    match lengths.next() {
-        None => Ok(ResponseFraming::UntilClose),
-        Some(first) => {
-            let length = parse_length(first.as_bytes())?;
-            // Repeated fields must all agree (RFC 9110, section 8.6).
-            for other in lengths {
-                if parse_length(other.as_bytes())? != length {
-                    return Err(invalid("conflicting Content-Length fields"));
-                }
-            }
-            Ok(ResponseFraming::Length(length))
-        }
-    }
+    Ok(match (fields.chunked, fields.content_length) {
+        // Transfer-Encoding overrides Content-Length.
+        (Some(true), _) => ResponseFraming::Chunked(ChunkState::Size),
+        (Some(false), _) | (None, None) => ResponseFraming::UntilClose,
+        (None, Some(length)) => ResponseFraming::Length(length),
+    })
 }
 
 fn parse_length(text: &[u8]) -> io::Result<u64> {
@@ -359,18 +414,10 @@ fn parse_length(text: &[u8]) -> io::Result<u64> {
 }
 
 /// Whether the upstream keeps the connection open after this response.
-fn keeps_alive(version: Version, headers: &HeaderMap) -> bool {
-    let has_option = |option: &str| {
-        headers.get_all(CONNECTION).iter().any(|value| {
-            value
-                .as_bytes()
-                .split(|b| *b == b',')
-                .any(|token| token.trim_ascii().eq_ignore_ascii_case(option.as_bytes()))
-        })
-    };
+fn keeps_alive(version: Version, fields: &FieldSummary) -> bool {
     match version {
-        Version::HTTP_10 => has_option("keep-alive"),
-        _ => !has_option("close"),
+        Version::HTTP_10 => fields.keep_alive,
+        _ => !fields.close,
     }
 }
 
@@ -574,16 +621,13 @@ mod tests {
     /// (request method, status, fields, framing; `None` for an invalid response)
     type FramingCase<'a> = (&'a Method, StatusCode, Fields<'a>, Option<ResponseFraming>);
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(n, v)| {
-                (
-                    HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                    HeaderValue::from_str(v).unwrap(),
-                )
-            })
-            .collect()
+    fn summary(pairs: &[(&str, &str)]) -> io::Result<FieldSummary> {
+        let mut fields = FieldSummary::default();
+        for (name, value) in pairs {
+            let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+            fields.note(&name, value.as_bytes())?;
+        }
+        Ok(fields)
     }
 
     #[test]
@@ -646,7 +690,9 @@ mod tests {
             ),
         ];
         for (method, status, fields, want) in cases {
-            let got = response_framing(method, status, &headers(fields)).ok();
+            let got = summary(fields)
+                .and_then(|fields| response_framing(method, status, &fields))
+                .ok();
             assert_eq!(got, want, "{method} {status} {fields:?}");
         }
     }
@@ -662,7 +708,7 @@ mod tests {
         ];
         for (version, fields, want) in cases {
             assert_eq!(
-                keeps_alive(version, &headers(fields)),
+                keeps_alive(version, &summary(fields).unwrap()),
                 want,
                 "{version:?} {fields:?}"
             );
