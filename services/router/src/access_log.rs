@@ -6,8 +6,8 @@
 //! buffer of the worker thread that served the request, in the same format as the fmt
 //! layer's lines (`<UTC time>  INFO router::proxy: request method=...`), so the log reads
 //! as before. The buffer goes to stdout:
-//! - when the worker thread is about to go idle (the runtime's `on_thread_park` hook calls
-//!   [`flush`]), so on a quiet router a line appears as soon as its request is answered;
+//! - every [`FLUSH_EVERY`] (each worker runs [`flush_periodically`]), so on a quiet router
+//!   a line appears at most that long after its request was answered;
 //! - when it holds [`FLUSH_AT`] bytes, so a busy thread writes in large blocks;
 //! - when the wall-clock second changes, so no line waits longer than about a second;
 //! - before any other log line of the same thread (see [`Stdout`]), so a thread's lines
@@ -18,10 +18,13 @@ use hyper::Method;
 use std::cell::RefCell;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A thread's buffer is written out once it holds this many bytes (about 80 lines).
 const FLUSH_AT: usize = 16 * 1024;
+/// ... and at least this often. (Flushing whenever the worker went idle, as a first
+/// version did, meant a `write` for every 3 lines under load: it idles between bursts.)
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 /// What the line says about one request.
 pub struct RequestLine<'a> {
@@ -103,6 +106,18 @@ pub fn record(line: &RequestLine<'_>) {
             write_out(bytes);
         }
     });
+}
+
+/// Writes out the buffered lines of the thread it runs on every [`FLUSH_EVERY`]; for a
+/// worker's single-threaded runtime, that is the worker's buffer. Runs until the runtime
+/// is dropped.
+pub async fn flush_periodically() {
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        flush();
+    }
 }
 
 /// Writes this thread's buffered lines to stdout.

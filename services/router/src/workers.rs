@@ -114,8 +114,6 @@ fn work(
 ) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        // About to wait for work: write out the request lines buffered meanwhile.
-        .on_thread_park(access_log::flush)
         .build();
     let runtime = match runtime {
         Ok(runtime) => runtime,
@@ -125,6 +123,7 @@ fn work(
         }
     };
     runtime.block_on(async {
+        tokio::spawn(access_log::flush_periodically());
         match tokio::net::TcpListener::from_std(listener) {
             Ok(listener) => server::serve(listener, proxy, shutdown).await,
             Err(error) => error!(%error, "cannot use the listening socket"),

@@ -239,8 +239,8 @@ async fn logs_one_line_per_request() {
                 .to_owned(),
         ),
     ];
-    // Lines are buffered by the worker thread that served the request and written when
-    // it goes idle: right after the answer, on a router with nothing else to do.
+    // Lines are buffered by the worker thread that served the request and written at
+    // least every 100 ms.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let log = loop {
         let log = router.log_text();
