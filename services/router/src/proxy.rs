@@ -175,12 +175,14 @@ impl Proxy {
             let mut candidates = candidates;
             let mut last_connect_error = None;
             let mut last_exchange_error = None;
-            let mut tried = Vec::new();
+            // The addresses tried so far (a fixed array: a Vec cost an allocation per request).
+            let mut tried = [None; MAX_CONNECT_ATTEMPTS];
+            let mut attempts = 0;
             let mut looked_again = false;
-            while tried.len() < MAX_CONNECT_ATTEMPTS {
+            while attempts < MAX_CONNECT_ATTEMPTS {
                 let untried = candidates
                     .iter()
-                    .find(|candidate| !tried.contains(&candidate.addr))
+                    .find(|candidate| !tried.contains(&Some(candidate.addr)))
                     .cloned();
                 let Some(candidate) = untried else {
                     // Every known address refused: the service may have just been replaced
@@ -197,7 +199,8 @@ impl Proxy {
                 if !body.is_untouched() {
                     break;
                 }
-                tried.push(candidate.addr);
+                tried[attempts] = Some(candidate.addr);
+                attempts += 1;
                 let upstream = &route.upstreams[candidate.upstream];
                 trail.upstream = Some(&upstream.authority);
                 trail.addr = Some(candidate.addr);

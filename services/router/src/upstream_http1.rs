@@ -106,7 +106,7 @@ impl Connection {
         mut self,
         method: &Method,
         head: &[u8],
-        body: AttemptBody,
+        body: AttemptBody<'_>,
         framing: RequestFraming,
         pool: &Arc<ConnectionPool>,
         addr: SocketAddr,
@@ -159,7 +159,7 @@ impl Connection {
 
     async fn send_body(
         &mut self,
-        mut body: AttemptBody,
+        mut body: AttemptBody<'_>,
         framing: RequestFraming,
     ) -> io::Result<()> {
         while let Some(frame) = body.frame().await {
