@@ -42,12 +42,13 @@ impl ConnectionPool {
 
     /// The most recently used idle connection to `addr` that can still carry a request,
     /// if there is one. Connections the upstream closed while they were idle, and those
-    /// idle for longer than [`IDLE_TIMEOUT`], are dropped on the way.
-    pub fn checkout(&self, addr: SocketAddr) -> Option<Connection> {
+    /// idle for longer than [`IDLE_TIMEOUT`] before `now` (the request's arrival), are
+    /// dropped on the way.
+    pub fn checkout(&self, addr: SocketAddr, now: Instant) -> Option<Connection> {
         let mut idle = lock(&self.idle);
         let list = &mut idle.iter_mut().find(|(a, _)| *a == addr)?.1;
         while let Some(entry) = list.pop() {
-            if entry.since.elapsed() > IDLE_TIMEOUT {
+            if now.saturating_duration_since(entry.since) > IDLE_TIMEOUT {
                 // The most recent one has expired, so have all the others.
                 list.clear();
                 return None;

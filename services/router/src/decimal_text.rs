@@ -10,6 +10,18 @@ use std::net::{IpAddr, SocketAddr};
 
 /// Appends `value` in decimal. (`u64`, not `u128`: 128-bit division is a library call.)
 pub fn push_decimal(bytes: &mut Vec<u8>, mut value: u64) {
+    // Most numbers written here (address octets, statuses, milliseconds) are below 1000:
+    // pushed digit by digit, without the buffer and the copy below.
+    if value < 1000 {
+        if value >= 100 {
+            bytes.push(b'0' + (value / 100) as u8);
+        }
+        if value >= 10 {
+            bytes.push(b'0' + (value / 10 % 10) as u8);
+        }
+        bytes.push(b'0' + (value % 10) as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     loop {
@@ -73,7 +85,7 @@ mod tests {
     #[test]
     fn writes_what_display_writes() {
         let mut bytes = Vec::new();
-        for value in [0u64, 7, 10, 65_535, u64::MAX] {
+        for value in [0u64, 7, 10, 99, 100, 105, 999, 1000, 65_535, u64::MAX] {
             bytes.clear();
             push_decimal(&mut bytes, value);
             assert_eq!(bytes, value.to_string().as_bytes());

@@ -102,7 +102,7 @@ impl Proxy {
         let mut trail = Trail::default();
 
         let mut response = self
-            .route(client_ip, request, &request_id, &mut trail)
+            .route(client_ip, request, &request_id, started, &mut trail)
             .await;
         response
             .headers_mut()
@@ -135,6 +135,7 @@ impl Proxy {
         client_ip: &[u8],
         request: Request<Incoming>,
         request_id: &HeaderValue,
+        arrived: Instant,
         trail: &mut Trail<'s>,
     ) -> Response<ResponseBody> {
         let path = match RequestPath::parse(request.uri().path()) {
@@ -168,7 +169,7 @@ impl Proxy {
         let mut head = Vec::with_capacity(512);
 
         let exchange = async {
-            let candidates = self.balancer.candidates(found.index).await;
+            let candidates = self.balancer.candidates(found.index, Instant::now()).await;
             if candidates.is_empty() {
                 return Err(Failure::Unresolvable);
             }
@@ -191,7 +192,7 @@ impl Proxy {
                         break;
                     }
                     looked_again = true;
-                    candidates = self.balancer.candidates(found.index).await;
+                    candidates = self.balancer.candidates(found.index, Instant::now()).await;
                     continue;
                 };
                 // Once an attempt has read from the client's body, another could not send it
@@ -223,7 +224,14 @@ impl Proxy {
                 );
 
                 let sent = self
-                    .send(candidate.addr, &parts.method, &head, &body, framing)
+                    .send(
+                        candidate.addr,
+                        &parts.method,
+                        &head,
+                        &body,
+                        framing,
+                        arrived,
+                    )
                     .await;
                 match sent {
                     Ok(response) => return Ok(response),
@@ -285,13 +293,14 @@ impl Proxy {
         head: &[u8],
         body: &RetryBody,
         framing: RequestFraming,
+        arrived: Instant,
     ) -> Result<Response<UpstreamBody>, AttemptError> {
         let used_up = || {
             AttemptError::Exchange(std::io::Error::other(
                 "the request body was already sent to another address",
             ))
         };
-        if let Some(connection) = self.pool.checkout(addr) {
+        if let Some(connection) = self.pool.checkout(addr, arrived) {
             let attempt = body.attempt().ok_or_else(used_up)?;
             match connection
                 .exchange(method, head, attempt, framing, &self.pool, addr)
