@@ -18,6 +18,7 @@ mod idle_body;
 mod json_reply;
 mod proxy;
 mod request_path;
+mod response_body;
 mod retry_body;
 mod route_table;
 mod server;

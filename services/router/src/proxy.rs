@@ -8,12 +8,12 @@ use crate::forwarded_headers::{
     X_REQUEST_ID, forwarded_prefix, request_id, upstream_request_fields,
 };
 use crate::idle_body::IdleTimeout;
-use crate::json_reply::{self, ResponseBody};
+use crate::json_reply;
 use crate::request_path::RequestPath;
+use crate::response_body::ResponseBody;
 use crate::retry_body::RetryBody;
 use crate::route_table::RouteTable;
 use crate::upstream_http1::{ExchangeError, RequestFraming, UpstreamBody, write_request_head};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode, Version};
@@ -386,7 +386,7 @@ fn upstream_response(response: Response<UpstreamBody>, idle: Duration) -> Respon
     let (mut parts, body) = response.into_parts();
     // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, IdleTimeout::new(body, idle).boxed())
+    Response::from_parts(parts, ResponseBody::Upstream(IdleTimeout::new(body, idle)))
 }
 
 /// Methods whose repetition has the same effect as one request (RFC 9110, 9.2.2).
