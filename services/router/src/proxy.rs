@@ -169,7 +169,7 @@ impl Proxy {
         let mut head = Vec::with_capacity(512);
 
         let exchange = async {
-            let candidates = self.balancer.candidates(found.index, Instant::now()).await;
+            let candidates = self.balancer.candidates(found.index, arrived).await;
             if candidates.is_empty() {
                 return Err(Failure::Unresolvable);
             }
@@ -192,7 +192,8 @@ impl Proxy {
                         break;
                     }
                     looked_again = true;
-                    candidates = self.balancer.candidates(found.index, Instant::now()).await;
+                    // The failures marked the answers stale, so this looks them up again.
+                    candidates = self.balancer.candidates(found.index, arrived).await;
                     continue;
                 };
                 // Once an attempt has read from the client's body, another could not send it
