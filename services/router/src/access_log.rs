@@ -9,7 +9,7 @@
 //! - every [`FLUSH_EVERY`] (each worker runs [`flush_periodically`]), so on a quiet router
 //!   a line appears at most that long after its request was answered;
 //! - when it holds [`FLUSH_AT`] bytes, so a busy thread writes in large blocks;
-//! - when the wall-clock second changes, so no line waits longer than about a second;
+//! - when the wall-clock second changes (the formatted date and time is kept per second);
 //! - before any other log line of the same thread (see [`Stdout`]), so a thread's lines
 //!   keep their order.
 
