@@ -52,6 +52,10 @@ struct UpstreamState {
 struct Answer {
     addrs: Arc<[SocketAddr]>,
     fresh_until: Instant,
+    /// Set when connecting to one of the addresses failed: looked up again before use,
+    /// whatever the time (a flag, not a time, because requests compare freshness with
+    /// their own arrival, which may be earlier than the failure).
+    stale: bool,
 }
 
 impl Balancer {
@@ -82,12 +86,13 @@ impl Balancer {
 
     /// The addresses to try for one request to route `route`, in order: the first is the
     /// round-robin choice, the others are fallbacks should it refuse the connection.
-    /// Empty when no upstream host resolves.
-    pub async fn candidates(&self, route: usize) -> Vec<Candidate> {
+    /// Empty when no upstream host resolves. `now` is the request's arrival (a clock
+    /// read saved: answers stay fresh for seconds).
+    pub async fn candidates(&self, route: usize, now: Instant) -> Vec<Candidate> {
         let state = &self.routes[route];
         let mut all = Vec::new();
         for (index, upstream) in state.upstreams.iter().enumerate() {
-            let addrs = upstream.addresses(self.lookup_timeout).await;
+            let addrs = upstream.addresses(self.lookup_timeout, now).await;
             all.extend(addrs.iter().map(|addr| Candidate {
                 upstream: index,
                 addr: *addr,
@@ -105,16 +110,20 @@ impl Balancer {
     pub fn connect_failed(&self, route: usize, upstream: usize) {
         let state = &self.routes[route].upstreams[upstream];
         if let Some(answer) = lock(&state.answer).as_mut() {
-            answer.fresh_until = Instant::now();
+            answer.stale = true;
         }
     }
 }
 
 impl UpstreamState {
-    async fn addresses(self: &Arc<Self>, lookup_timeout: Duration) -> Arc<[SocketAddr]> {
+    async fn addresses(
+        self: &Arc<Self>,
+        lookup_timeout: Duration,
+        now: Instant,
+    ) -> Arc<[SocketAddr]> {
         let cached = lock(&self.answer).clone();
         match cached {
-            Some(answer) if answer.fresh_until > Instant::now() => answer.addrs,
+            Some(answer) if !answer.stale && answer.fresh_until > now => answer.addrs,
             // Stale or never looked up; a failed lookup keeps the old answer.
             _ => self.refresh(lookup_timeout).await,
         }
@@ -144,6 +153,7 @@ impl UpstreamState {
                 *answer = Some(Answer {
                     addrs: Arc::clone(&addrs),
                     fresh_until: Instant::now() + REFRESH_AFTER,
+                    stale: false,
                 });
                 addrs
             }
@@ -153,6 +163,7 @@ impl UpstreamState {
                 match answer.as_mut() {
                     Some(old) => {
                         old.fresh_until = Instant::now() + REFRESH_AFTER;
+                        old.stale = false;
                         Arc::clone(&old.addrs)
                     }
                     None => Arc::from(Vec::new()),
@@ -183,7 +194,7 @@ mod tests {
         let balancer = Balancer::new(&table, Duration::from_secs(1));
         let mut firsts = Vec::new();
         for _ in 0..6 {
-            let candidates = balancer.candidates(0).await;
+            let candidates = balancer.candidates(0, Instant::now()).await;
             assert_eq!(candidates.len(), 3, "every upstream is a fallback");
             firsts.push(candidates[0].addr.port());
         }
@@ -194,16 +205,16 @@ mod tests {
     async fn unresolvable_hosts_give_no_candidates() {
         let table = RouteTable::parse("/a=http://no-such-host.invalid:1").unwrap();
         let balancer = Balancer::new(&table, Duration::from_secs(2));
-        assert!(balancer.candidates(0).await.is_empty());
+        assert!(balancer.candidates(0, Instant::now()).await.is_empty());
     }
 
     #[tokio::test]
     async fn serves_a_stale_answer_while_it_is_refreshed() {
         let table = RouteTable::parse("/a=http://127.0.0.1:5001").unwrap();
         let balancer = Balancer::new(&table, Duration::from_secs(1));
-        let first = balancer.candidates(0).await;
+        let first = balancer.candidates(0, Instant::now()).await;
         balancer.connect_failed(0, 0);
         // The answer is stale now; it is still served while the refresh runs.
-        assert_eq!(balancer.candidates(0).await, first);
+        assert_eq!(balancer.candidates(0, Instant::now()).await, first);
     }
 }

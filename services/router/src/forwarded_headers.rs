@@ -6,7 +6,6 @@ use hyper::header::{
     CONNECTION, EXPECT, HOST, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
-use std::net::IpAddr;
 
 /// Header carrying the id that ties the router's and the services' log lines together.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -33,81 +32,138 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
         })
         .cloned()
         .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .expect("a UUID is a valid header value")
+            let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+            HeaderValue::from_str(text).expect("a UUID is a valid header value")
         })
 }
 
-/// Removes the headers that concern one connection only (RFC 9110 section 7.6.1): those
-/// named in `Connection`, and the well-known hop-by-hop ones.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
+/// The header fields to send upstream for a request that arrived with `incoming` from
+/// the client whose address is `client_ip` (as text) and matched a route whose prefix is `forwarded_prefix` (`None` for the
+/// catch-all route, which strips nothing); `host` is the upstream's own `Host`. Each
+/// field is handed to `put` as (name, value), in the order they go on the wire.
+///
+/// One pass over `incoming`: what is not passed on is skipped, not copied and then
+/// removed, and nothing is collected into a map (the caller writes the fields out as they
+/// come). The incoming map stays as it is, for another attempt.
+pub fn upstream_request_fields(
+    incoming: &HeaderMap,
+    client_ip: &[u8],
+    forwarded_prefix: Option<&HeaderValue>,
+    request_id: &HeaderValue,
+    host: &HeaderValue,
+    put: &mut dyn FnMut(&[u8], &[u8]),
+) {
+    let listed = if incoming.contains_key(CONNECTION) {
+        connection_listed(incoming)
+    } else {
+        Vec::new()
+    };
+    put(HOST.as_str().as_bytes(), host.as_bytes());
+    let mut original_host = None;
+    // Earlier hops' addresses, if the client sent any (most do not).
+    let mut forwarded_for: Vec<u8> = Vec::new();
+    for (name, value) in incoming {
+        if is_hop_by_hop(name) || listed.contains(name) {
+            continue;
+        }
+        if *name == HOST {
+            original_host.get_or_insert(value);
+        } else if *name == X_FORWARDED_FOR {
+            // Earlier hops' addresses, in order; a value that is not visible ASCII or
+            // blank is dropped.
+            if let Ok(text) = value.to_str()
+                && !text.trim().is_empty()
+            {
+                forwarded_for.extend_from_slice(text.trim().as_bytes());
+                forwarded_for.extend_from_slice(b", ");
+            }
+        } else if !is_set_by_router(name) {
+            put(name.as_str().as_bytes(), value.as_bytes());
+        }
+    }
+    if forwarded_for.is_empty() {
+        put(X_FORWARDED_FOR.as_str().as_bytes(), client_ip);
+    } else {
+        forwarded_for.extend_from_slice(client_ip);
+        put(X_FORWARDED_FOR.as_str().as_bytes(), &forwarded_for);
+    }
+    put(X_FORWARDED_PROTO.as_str().as_bytes(), b"http");
+    if let Some(prefix) = forwarded_prefix {
+        put(X_FORWARDED_PREFIX.as_str().as_bytes(), prefix.as_bytes());
+    }
+    if let Some(original_host) = original_host {
+        put(
+            X_FORWARDED_HOST.as_str().as_bytes(),
+            original_host.as_bytes(),
+        );
+    }
+    put(X_REQUEST_ID.as_str().as_bytes(), request_id.as_bytes());
+}
+
+/// The `X-Forwarded-Prefix` value for a route prefix: `None` for the catch-all `/`.
+pub fn forwarded_prefix(prefix: &str) -> Option<HeaderValue> {
+    (prefix != "/")
+        .then(|| HeaderValue::from_str(prefix).ok())
+        .flatten()
+}
+
+/// Hop-by-hop headers that every proxy drops, whether or not `Connection` names them.
+/// (A `static`: an array built in the function would be built and dropped per call.)
+static HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    KEEP_ALIVE,
+    PROXY_CONNECTION,
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
+];
+
+/// Headers of the client's request that the router replaces with its own (or drops:
+/// it answers `Expect: 100-continue` to the client itself).
+static SET_BY_ROUTER: [HeaderName; 5] = [
+    EXPECT,
+    X_FORWARDED_PROTO,
+    X_FORWARDED_PREFIX,
+    X_FORWARDED_HOST,
+    X_REQUEST_ID,
+];
+
+/// Whether `name` is a hop-by-hop header (RFC 9110, section 7.6.1): one that concerns a
+/// single connection and is never passed on.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name)
+}
+
+fn is_set_by_router(name: &HeaderName) -> bool {
+    SET_BY_ROUTER.contains(name)
+}
+
+/// The header names listed in `Connection`, other than the hop-by-hop ones dropped anyway
+/// and the `close` option.
+fn connection_listed(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
         .get_all(CONNECTION)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in [
-        CONNECTION,
-        KEEP_ALIVE,
-        PROXY_CONNECTION,
-        PROXY_AUTHENTICATE,
-        PROXY_AUTHORIZATION,
-        TE,
-        TRAILER,
-        TRANSFER_ENCODING,
-        UPGRADE,
-    ] {
-        headers.remove(name);
-    }
+        .filter_map(|token| connection_listed_name(token.as_bytes()))
+        .collect()
 }
 
-/// The headers to send upstream for a request that arrived with `incoming` from
-/// `client_ip` and matched the route `prefix`. `Host` is left for the caller: it depends
-/// on the upstream chosen.
-pub fn upstream_request_headers(
-    incoming: &HeaderMap,
-    client_ip: IpAddr,
-    prefix: &str,
-    request_id: &HeaderValue,
-) -> HeaderMap {
-    let mut headers = incoming.clone();
-    remove_hop_by_hop(&mut headers);
-    // The router answers `Expect: 100-continue` to the client itself.
-    headers.remove(EXPECT);
-    let original_host = headers.remove(HOST);
-
-    let mut forwarded_for: Vec<String> = headers
-        .get_all(X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-        .collect();
-    forwarded_for.push(client_ip.to_string());
-    headers.remove(X_FORWARDED_FOR);
-    if let Ok(value) = HeaderValue::from_str(&forwarded_for.join(", ")) {
-        headers.insert(X_FORWARDED_FOR, value);
+/// The header a `Connection` option names, unless it is empty, `close`, or a hop-by-hop
+/// header dropped anyway. The usual `keep-alive` and `close` are recognised as text,
+/// before a `HeaderName` (an allocation for a name `http` does not know) is made.
+pub fn connection_listed_name(token: &[u8]) -> Option<HeaderName> {
+    let token = token.trim_ascii();
+    let known = |name: &str| token.eq_ignore_ascii_case(name.as_bytes());
+    if token.is_empty() || known("close") || HOP_BY_HOP.iter().any(|name| known(name.as_str())) {
+        return None;
     }
-
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    headers.remove(X_FORWARDED_PREFIX);
-    // A catch-all route strips nothing, so there is no prefix to report.
-    if let Ok(value) = HeaderValue::from_str(prefix)
-        && prefix != "/"
-    {
-        headers.insert(X_FORWARDED_PREFIX, value);
-    }
-    headers.remove(X_FORWARDED_HOST);
-    if let Some(host) = original_host {
-        headers.insert(X_FORWARDED_HOST, host);
-    }
-    headers.insert(X_REQUEST_ID, request_id.clone());
-    headers
+    HeaderName::from_bytes(token).ok()
 }
 
 #[cfg(test)]
@@ -160,7 +216,7 @@ mod tests {
                     ("x-forwarded-host", Some("platform:8080")),
                     ("x-request-id", Some("rid")),
                     ("accept", Some("*/*")),
-                    ("host", None),
+                    ("host", Some("auth-api:5000")),
                 ],
             ),
             (
@@ -212,12 +268,32 @@ mod tests {
             ),
         ];
         let rid = HeaderValue::from_static("rid");
+        let host = HeaderValue::from_static("auth-api:5000");
         for (incoming, prefix, want) in cases {
-            let got =
-                upstream_request_headers(&headers(incoming), [10, 1, 2, 3].into(), prefix, &rid);
+            let prefix = forwarded_prefix(prefix);
+            let mut got: Vec<(String, String)> = Vec::new();
+            upstream_request_fields(
+                &headers(incoming),
+                b"10.1.2.3",
+                prefix.as_ref(),
+                &rid,
+                &host,
+                &mut |name, value| {
+                    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+                    got.push((text(name), text(value)));
+                },
+            );
             for (name, value) in want {
-                let have = got.get(*name).map(|v| v.to_str().unwrap());
-                assert_eq!(have, *value, "{name} for {incoming:?}");
+                let have: Vec<&str> = got
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                assert_eq!(
+                    have,
+                    value.iter().copied().collect::<Vec<_>>(),
+                    "{name} for {incoming:?}"
+                );
             }
         }
     }

@@ -15,19 +15,26 @@ use tokio::time::{Instant, Sleep};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// `inner`, failing once it has been silent for `limit`.
+///
+/// The timer is made only when the body first has to wait: a small response is usually
+/// whole in the buffer by the time its head has been read, and then needs none (making
+/// and dropping one cost an allocation and a timer-wheel entry per request).
 pub struct IdleTimeout<B> {
     inner: B,
     limit: Duration,
-    deadline: Pin<Box<Sleep>>,
+    deadline: Option<Pin<Box<Sleep>>>,
+    /// Whether `deadline` is timing the current silence (no frame since it was set).
+    waiting: bool,
 }
 
 impl<B> IdleTimeout<B> {
-    /// Wraps `inner`; the clock starts now.
+    /// Wraps `inner`.
     pub fn new(inner: B, limit: Duration) -> Self {
         IdleTimeout {
             inner,
             limit,
-            deadline: Box::pin(tokio::time::sleep(limit)),
+            deadline: None,
+            waiting: false,
         }
     }
 }
@@ -47,18 +54,30 @@ where
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let next = Instant::now() + this.limit;
-                this.deadline.as_mut().reset(next);
+                // Progress: the silence, if one was being timed, is over.
+                this.waiting = false;
                 Poll::Ready(frame.map(|result| result.map_err(Into::into)))
             }
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(format!(
-                    "the upstream sent no part of its response body for {} ms",
-                    this.limit.as_millis()
-                )
-                .into()))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                let limit = this.limit;
+                if !this.waiting {
+                    // A silence starts now (this poll found nothing new).
+                    this.waiting = true;
+                    match this.deadline.as_mut() {
+                        Some(deadline) => deadline.as_mut().reset(Instant::now() + limit),
+                        None => this.deadline = Some(Box::pin(tokio::time::sleep(limit))),
+                    }
+                }
+                let deadline = this.deadline.as_mut().expect("set above");
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(format!(
+                        "the upstream sent no part of its response body for {} ms",
+                        limit.as_millis()
+                    )
+                    .into()))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

@@ -1,20 +1,15 @@
 //! Answers the router gives itself: always JSON, never an HTML error page.
 
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use crate::response_body::ResponseBody;
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
-/// Body of every response the router sends: its own JSON or an upstream's stream.
-pub type ResponseBody = BoxBody<Bytes, crate::idle_body::BoxError>;
-
 /// A response with `value` as its JSON body.
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<ResponseBody> {
-    let body = Full::new(Bytes::from(value.to_string()))
-        .map_err(|never| match never {})
-        .boxed();
-    let mut response = Response::new(body);
+    let body = Full::new(Bytes::from(value.to_string()));
+    let mut response = Response::new(ResponseBody::Own(body));
     *response.status_mut() = status;
     response
         .headers_mut()

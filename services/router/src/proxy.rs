@@ -1,46 +1,50 @@
 //! The request handler: route, forward, stream the answer back, log one line.
 
+use crate::access_log::{self, RequestLine};
 use crate::balancer::Balancer;
 use crate::config::Config;
+use crate::connection_pool::ConnectionPool;
 use crate::forwarded_headers::{
-    X_REQUEST_ID, remove_hop_by_hop, request_id, upstream_request_headers,
+    X_REQUEST_ID, forwarded_prefix, request_id, upstream_request_fields,
 };
 use crate::idle_body::IdleTimeout;
-use crate::json_reply::{self, ResponseBody};
+use crate::json_reply;
 use crate::request_path::RequestPath;
-use crate::retry_body::{AttemptBody, RetryBody};
+use crate::response_body::ResponseBody;
+use crate::retry_body::RetryBody;
 use crate::route_table::RouteTable;
-use http_body_util::BodyExt;
+use crate::upstream_http1::{ExchangeError, RequestFraming, UpstreamBody, write_request_head};
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, HOST, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode, Uri, Version};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use std::error::Error as StdError;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// At most this many addresses are tried for one request when connecting fails.
 const MAX_CONNECT_ATTEMPTS: usize = 3;
-/// Idle upstream connections are closed after this long, well before a typical
-/// backend's own keep-alive limit, to avoid reusing a connection the backend is closing.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The proxy: route table, balancing state and the pooled upstream client.
+/// The proxy of one worker: route table, balancing state and the worker's upstream
+/// connection pool.
 pub struct Proxy {
     table: RouteTable,
-    balancer: Balancer,
-    client: Client<HttpConnector, AttemptBody>,
+    balancer: Arc<Balancer>,
+    pool: Arc<ConnectionPool>,
     upstream_timeout: Duration,
+    /// Each route's `X-Forwarded-Prefix`, in the table's order.
+    forwarded_prefixes: Vec<Option<HeaderValue>>,
+    /// Whether the per-request line is wanted (`RUST_LOG` lets `info` through for
+    /// `router::proxy`); the filter does not change while the router runs.
+    log_requests: bool,
 }
 
 /// What is logged about a request besides its method, path, status and duration.
 #[derive(Default)]
-struct Trail {
-    route: Option<String>,
-    upstream: Option<String>,
+struct Trail<'a> {
+    route: Option<&'a str>,
+    upstream: Option<&'a str>,
     addr: Option<SocketAddr>,
 }
 
@@ -49,74 +53,90 @@ enum Failure {
     /// No upstream host of the route resolved.
     Unresolvable,
     /// Every attempt failed to connect (the last error is kept).
-    Connect(hyper_util::client::legacy::Error),
+    Connect(std::io::Error),
     /// Connected, but the exchange failed before a response head arrived.
-    Exchange(hyper_util::client::legacy::Error),
+    Exchange(std::io::Error),
     /// The request target could not be rebuilt for the upstream.
     BadTarget,
 }
 
+/// How one attempt at one address failed.
+enum AttemptError {
+    /// No connection could be made: nothing was sent.
+    Connect(std::io::Error),
+    /// The request went out (at least in part) and no response head came back.
+    Exchange(std::io::Error),
+}
+
 impl Proxy {
-    /// A proxy for `config`'s routes and timeouts.
-    pub fn new(config: &Config) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .pool_timer(TokioTimer::new())
-            // The Host header is always set from the upstream URL, never from the address.
-            .set_host(false)
-            .build(connector);
+    /// A proxy for `config`'s routes and timeouts, balancing with `balancer` (shared by
+    /// the workers) over a connection pool of its own.
+    pub fn new(config: &Config, balancer: Arc<Balancer>) -> Self {
         Proxy {
-            balancer: Balancer::new(&config.routes, config.connect_timeout),
+            balancer,
             table: config.routes.clone(),
-            client,
+            forwarded_prefixes: config
+                .routes
+                .routes()
+                .iter()
+                .map(|route| forwarded_prefix(&route.prefix))
+                .collect(),
+            pool: Arc::new(ConnectionPool::new(config.connect_timeout)),
             upstream_timeout: config.upstream_timeout,
+            log_requests: tracing::enabled!(tracing::Level::INFO),
         }
     }
 
-    /// Answers one request from `client`. Never fails: every problem is a JSON answer.
+    /// Answers one request from the client whose IP address, as text, is `client_ip`.
+    /// Never fails: every problem is a JSON answer.
     pub async fn handle(
         &self,
-        client: SocketAddr,
+        client_ip: &[u8],
         request: Request<Incoming>,
     ) -> Response<ResponseBody> {
         let started = Instant::now();
         let request_id = request_id(request.headers());
         let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        // A cheap copy (shared bytes) of what the log line needs once the request is gone.
+        let uri = request.uri().clone();
         let mut trail = Trail::default();
 
-        let mut response = self.route(client, request, &request_id, &mut trail).await;
+        let mut response = self
+            .route(client_ip, request, &request_id, started, &mut trail)
+            .await;
         response
             .headers_mut()
             .insert(X_REQUEST_ID, request_id.clone());
 
-        let ms = started.elapsed().as_millis();
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let status = response.status().as_u16();
-        let route = trail.route.as_deref().unwrap_or("-");
-        let upstream = trail.upstream.as_deref().unwrap_or("-");
-        let addr = trail
-            .addr
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| "-".into());
         let request_id = request_id.to_str().unwrap_or("-");
+        let path = uri.path();
         if trail.route.is_none() && status == 200 {
             // The router's own health answer, asked for every second by Docker.
             debug!(%method, %path, status, ms, %request_id, "health");
-        } else {
-            info!(%method, %path, %route, %upstream, %addr, status, ms, %request_id, "request");
+        } else if self.log_requests {
+            access_log::record(&RequestLine {
+                method: &method,
+                path,
+                route: trail.route,
+                upstream: trail.upstream,
+                addr: trail.addr,
+                status,
+                ms,
+                request_id,
+            });
         }
         response
     }
 
-    async fn route(
-        &self,
-        client: SocketAddr,
+    async fn route<'s>(
+        &'s self,
+        client_ip: &[u8],
         request: Request<Incoming>,
         request_id: &HeaderValue,
-        trail: &mut Trail,
+        arrived: Instant,
+        trail: &mut Trail<'s>,
     ) -> Response<ResponseBody> {
         let path = match RequestPath::parse(request.uri().path()) {
             Ok(path) => path,
@@ -129,7 +149,8 @@ impl Proxy {
             let message = format!("No route for {}", request.uri().path());
             return json_reply::error(StatusCode::NOT_FOUND, message);
         };
-        trail.route = Some(found.route.prefix.clone());
+        let route = &self.table.routes()[found.index];
+        trail.route = Some(&route.prefix);
 
         let mut target = found.upstream_path;
         if let Some(query) = request.uri().query() {
@@ -137,24 +158,32 @@ impl Proxy {
             target.push_str(query);
         }
         let (parts, body) = request.into_parts();
-        let headers =
-            upstream_request_headers(&parts.headers, client.ip(), &found.route.prefix, request_id);
         let body = RetryBody::new(body);
+        let framing = if body.is_end_stream() {
+            RequestFraming::Empty
+        } else if parts.headers.contains_key(CONTENT_LENGTH) {
+            RequestFraming::Length
+        } else {
+            RequestFraming::Chunked
+        };
+        let mut head = Vec::with_capacity(512);
 
         let exchange = async {
-            let candidates = self.balancer.candidates(found.index).await;
+            let candidates = self.balancer.candidates(found.index, arrived).await;
             if candidates.is_empty() {
                 return Err(Failure::Unresolvable);
             }
             let mut candidates = candidates;
             let mut last_connect_error = None;
             let mut last_exchange_error = None;
-            let mut tried = Vec::new();
+            // The addresses tried so far (a fixed array: a Vec cost an allocation per request).
+            let mut tried = [None; MAX_CONNECT_ATTEMPTS];
+            let mut attempts = 0;
             let mut looked_again = false;
-            while tried.len() < MAX_CONNECT_ATTEMPTS {
+            while attempts < MAX_CONNECT_ATTEMPTS {
                 let untried = candidates
                     .iter()
-                    .find(|candidate| !tried.contains(&candidate.addr))
+                    .find(|candidate| !tried.contains(&Some(candidate.addr)))
                     .cloned();
                 let Some(candidate) = untried else {
                     // Every known address refused: the service may have just been replaced
@@ -163,31 +192,51 @@ impl Proxy {
                         break;
                     }
                     looked_again = true;
-                    candidates = self.balancer.candidates(found.index).await;
+                    // The failures marked the answers stale, so this looks them up again.
+                    candidates = self.balancer.candidates(found.index, arrived).await;
                     continue;
                 };
-                tried.push(candidate.addr);
-                let Some(attempt_body) = body.attempt() else {
+                // Once an attempt has read from the client's body, another could not send it
+                // whole.
+                if !body.is_untouched() {
                     break;
-                };
-                let upstream = &found.route.upstreams[candidate.upstream];
-                trail.upstream = Some(upstream.authority.clone());
+                }
+                tried[attempts] = Some(candidate.addr);
+                attempts += 1;
+                let upstream = &route.upstreams[candidate.upstream];
+                trail.upstream = Some(&upstream.authority);
                 trail.addr = Some(candidate.addr);
-                let uri: Uri = format!("http://{}{}", candidate.addr, target)
-                    .parse()
-                    .map_err(|_| Failure::BadTarget)?;
-                let mut outgoing = Request::new(attempt_body);
-                *outgoing.method_mut() = parts.method.clone();
-                *outgoing.uri_mut() = uri;
-                *outgoing.version_mut() = Version::HTTP_11;
-                *outgoing.headers_mut() = headers.clone();
-                let host =
-                    HeaderValue::from_str(&upstream.authority).map_err(|_| Failure::BadTarget)?;
-                outgoing.headers_mut().insert(HOST, host);
+                head.clear();
+                write_request_head(
+                    &mut head,
+                    &parts.method,
+                    &target,
+                    |put| {
+                        upstream_request_fields(
+                            &parts.headers,
+                            client_ip,
+                            self.forwarded_prefixes[found.index].as_ref(),
+                            request_id,
+                            &upstream.host_header,
+                            put,
+                        );
+                    },
+                    framing,
+                );
 
-                match self.client.request(outgoing).await {
+                let sent = self
+                    .send(
+                        candidate.addr,
+                        &parts.method,
+                        &head,
+                        &body,
+                        framing,
+                        arrived,
+                    )
+                    .await;
+                match sent {
                     Ok(response) => return Ok(response),
-                    Err(error) if error.is_connect() => {
+                    Err(AttemptError::Connect(error)) => {
                         warn!(
                             upstream = %upstream.authority,
                             addr = %candidate.addr,
@@ -201,7 +250,7 @@ impl Proxy {
                     // A pooled connection the upstream closed as the request went out (a
                     // container stopping during a replacement): a request that is safe to
                     // repeat goes to another address; any other would risk doing it twice.
-                    Err(error) if is_idempotent(&parts.method) => {
+                    Err(AttemptError::Exchange(error)) if is_idempotent(&parts.method) => {
                         warn!(
                             upstream = %upstream.authority,
                             addr = %candidate.addr,
@@ -212,7 +261,7 @@ impl Proxy {
                             .connect_failed(found.index, candidate.upstream);
                         last_exchange_error = Some(error);
                     }
-                    Err(error) => return Err(Failure::Exchange(error)),
+                    Err(AttemptError::Exchange(error)) => return Err(Failure::Exchange(error)),
                 }
             }
             // `candidates` is not empty, so at least one attempt was made.
@@ -224,23 +273,68 @@ impl Proxy {
 
         match tokio::time::timeout(self.upstream_timeout, exchange).await {
             Ok(Ok(response)) => upstream_response(response, self.upstream_timeout),
-            Ok(Err(failure)) => self.failure_response(failure, &found.route.prefix, trail),
+            Ok(Err(failure)) => self.failure_response(failure, &route.prefix, trail),
             Err(_) => json_reply::error(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!(
                     "Upstream of {} did not answer within {} ms",
-                    found.route.prefix,
+                    route.prefix,
                     self.upstream_timeout.as_millis()
                 ),
             ),
         }
     }
 
+    /// Sends the request (`head`, then the client's `body` framed as `framing`) to `addr`
+    /// over an idle pooled connection, or a new one, and reads the response head.
+    async fn send(
+        &self,
+        addr: SocketAddr,
+        method: &Method,
+        head: &[u8],
+        body: &RetryBody,
+        framing: RequestFraming,
+        arrived: Instant,
+    ) -> Result<Response<UpstreamBody>, AttemptError> {
+        let used_up = || {
+            AttemptError::Exchange(std::io::Error::other(
+                "the request body was already sent to another address",
+            ))
+        };
+        if let Some(connection) = self.pool.checkout(addr, arrived) {
+            let attempt = body.attempt().ok_or_else(used_up)?;
+            match connection
+                .exchange(method, head, attempt, framing, &self.pool, addr)
+                .await
+            {
+                Ok(response) => return Ok(response),
+                // The upstream had closed the pooled connection: nothing was sent, so a
+                // new connection may carry the request, whatever the method.
+                Err(ExchangeError::NotSent(_)) => {}
+                Err(ExchangeError::Failed(error)) => return Err(AttemptError::Exchange(error)),
+            }
+        }
+        let connection = self
+            .pool
+            .connect(addr)
+            .await
+            .map_err(AttemptError::Connect)?;
+        let attempt = body.attempt().ok_or_else(used_up)?;
+        connection
+            .exchange(method, head, attempt, framing, &self.pool, addr)
+            .await
+            .map_err(
+                |(ExchangeError::NotSent(error) | ExchangeError::Failed(error))| {
+                    AttemptError::Exchange(error)
+                },
+            )
+    }
+
     fn failure_response(
         &self,
         failure: Failure,
         prefix: &str,
-        trail: &Trail,
+        trail: &Trail<'_>,
     ) -> Response<ResponseBody> {
         match failure {
             Failure::Unresolvable => json_reply::error(
@@ -257,7 +351,7 @@ impl Proxy {
             ),
             Failure::Exchange(error) => {
                 warn!(
-                    upstream = trail.upstream.as_deref().unwrap_or("-"),
+                    upstream = trail.upstream.unwrap_or("-"),
                     error = %error_chain(&error),
                     "upstream exchange failed"
                 );
@@ -287,13 +381,13 @@ fn health(method: &Method) -> Response<ResponseBody> {
     response
 }
 
-/// The upstream's response, streamed back without its hop-by-hop headers.
-fn upstream_response(response: Response<Incoming>, idle: Duration) -> Response<ResponseBody> {
+/// The upstream's response, streamed back (its hop-by-hop headers were left out as it
+/// was read); its connection goes back to the pool once the body has been sent on.
+fn upstream_response(response: Response<UpstreamBody>, idle: Duration) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
-    remove_hop_by_hop(&mut parts.headers);
     // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, IdleTimeout::new(body, idle).boxed())
+    Response::from_parts(parts, ResponseBody::Upstream(IdleTimeout::new(body, idle)))
 }
 
 /// Methods whose repetition has the same effect as one request (RFC 9110, 9.2.2).

@@ -10,25 +10,27 @@
 //! request ever carries one. The same holds for segments that only *decode* to `..`,
 //! `/` or `\` (`%2e%2e`, `%2f`, `%5c`, also when encoded twice as in `%252e`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// How many rounds of percent-decoding are checked for hidden traversal. A backend that
 /// decodes twice is already unusual; three rounds covers it with room to spare.
 const DECODE_ROUNDS: usize = 3;
 
-/// A path split into segments, with the traversal tricks removed or rejected.
+/// A path split into segments, with the traversal tricks removed or rejected. It borrows
+/// the request's path: nothing is copied unless a segment holds a `%` escape.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestPath {
-    segments: Vec<Segment>,
+pub struct RequestPath<'a> {
+    segments: Vec<Segment<'a>>,
     trailing_slash: bool,
 }
 
 /// One path segment: as it was written (still percent-encoded, forwarded upstream as is)
 /// and decoded once (what route prefixes are compared with).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Segment {
-    raw: String,
-    decoded: Vec<u8>,
+struct Segment<'a> {
+    raw: &'a str,
+    decoded: Cow<'a, [u8]>,
 }
 
 /// Why a path was refused. Each maps to a 400 answer.
@@ -60,9 +62,9 @@ impl fmt::Display for PathError {
 
 impl std::error::Error for PathError {}
 
-impl RequestPath {
+impl<'a> RequestPath<'a> {
     /// Splits and checks `raw` (the path part of a request target, without the query).
-    pub fn parse(raw: &str) -> Result<Self, PathError> {
+    pub fn parse(raw: &'a str) -> Result<Self, PathError> {
         if !raw.starts_with('/') {
             return Err(PathError::NotAbsolute);
         }
@@ -72,11 +74,11 @@ impl RequestPath {
                 continue;
             }
             let decoded = decode_checked(raw_segment)?;
-            if decoded == b"." {
+            if *decoded == *b"." {
                 continue;
             }
             segments.push(Segment {
-                raw: raw_segment.to_owned(),
+                raw: raw_segment,
                 decoded,
             });
         }
@@ -96,7 +98,7 @@ impl RequestPath {
                 .segments
                 .iter()
                 .zip(segments)
-                .all(|(have, want)| have.decoded == want.as_bytes())
+                .all(|(have, want)| *have.decoded == *want.as_bytes())
     }
 
     /// If the path starts with the whole segments of `prefix`, the path that remains after
@@ -110,15 +112,20 @@ impl RequestPath {
             .segments
             .iter()
             .zip(prefix)
-            .all(|(have, want)| have.decoded == want.as_bytes());
+            .all(|(have, want)| *have.decoded == *want.as_bytes());
         if !matches {
             return None;
         }
         let rest = &self.segments[prefix.len()..];
-        let mut path = String::new();
+        let length = rest
+            .iter()
+            .map(|segment| segment.raw.len() + 1)
+            .sum::<usize>();
+        // Room for a trailing slash and a query the caller may add.
+        let mut path = String::with_capacity(length + 64);
         for segment in rest {
             path.push('/');
-            path.push_str(&segment.raw);
+            path.push_str(segment.raw);
         }
         // Nothing left is the root; a trailing slash is kept.
         if path.is_empty() || self.trailing_slash {
@@ -136,7 +143,12 @@ impl RequestPath {
 
 /// Decodes a segment once for matching, and checks up to [`DECODE_ROUNDS`] decodings for
 /// a hidden `..`, separator or control character.
-fn decode_checked(raw: &str) -> Result<Vec<u8>, PathError> {
+fn decode_checked(raw: &str) -> Result<Cow<'_, [u8]>, PathError> {
+    if !raw.contains('%') {
+        // Nothing to decode: the segment is its own decoding.
+        check_decoded(raw.as_bytes())?;
+        return Ok(Cow::Borrowed(raw.as_bytes()));
+    }
     let once = percent_decode(raw.as_bytes()).ok_or(PathError::MalformedEscape)?;
     check_decoded(&once)?;
     let mut current = once.clone();
@@ -153,7 +165,7 @@ fn decode_checked(raw: &str) -> Result<Vec<u8>, PathError> {
             _ => break,
         }
     }
-    Ok(once)
+    Ok(Cow::Owned(once))
 }
 
 fn check_decoded(decoded: &[u8]) -> Result<(), PathError> {

@@ -8,7 +8,7 @@
 
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 /// Error type of [`AttemptBody`]: the client's body error, or a misuse of the slot.
@@ -17,15 +17,17 @@ pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// The client's body, waiting to be read by one connection attempt.
 #[derive(Debug)]
 pub struct RetryBody {
-    slot: Arc<Mutex<Option<Incoming>>>,
+    /// The client's body until an attempt takes it. Attempts borrow it: the router's own
+    /// HTTP client sends within the request's task, so no shared ownership is needed.
+    slot: Mutex<Option<Incoming>>,
     size_hint: SizeHint,
     is_end_stream: bool,
 }
 
 /// The body given to one attempt; it takes the client's body on its first read.
 #[derive(Debug)]
-pub struct AttemptBody {
-    slot: Arc<Mutex<Option<Incoming>>>,
+pub struct AttemptBody<'a> {
+    slot: &'a Mutex<Option<Incoming>>,
     taken: Option<Incoming>,
     size_hint: SizeHint,
     is_end_stream: bool,
@@ -37,16 +39,25 @@ impl RetryBody {
         RetryBody {
             size_hint: body.size_hint(),
             is_end_stream: body.is_end_stream(),
-            slot: Arc::new(Mutex::new(Some(body))),
+            slot: Mutex::new(Some(body)),
         }
+    }
+
+    /// Whether the client sent no body at all.
+    pub fn is_end_stream(&self) -> bool {
+        self.is_end_stream
+    }
+
+    /// Whether no attempt has read from the client's body yet.
+    pub fn is_untouched(&self) -> bool {
+        self.is_end_stream || lock(&self.slot).is_some()
     }
 
     /// A body for one more attempt, or `None` if an earlier attempt already read from the
     /// client's body (then another attempt could not send it whole).
-    pub fn attempt(&self) -> Option<AttemptBody> {
-        let untouched = self.is_end_stream || lock(&self.slot).is_some();
-        untouched.then(|| AttemptBody {
-            slot: Arc::clone(&self.slot),
+    pub fn attempt(&self) -> Option<AttemptBody<'_>> {
+        self.is_untouched().then(|| AttemptBody {
+            slot: &self.slot,
             taken: None,
             size_hint: self.size_hint,
             is_end_stream: self.is_end_stream,
@@ -54,7 +65,7 @@ impl RetryBody {
     }
 }
 
-impl Body for AttemptBody {
+impl Body for AttemptBody<'_> {
     type Data = Bytes;
     type Error = BodyError;
 
@@ -63,7 +74,7 @@ impl Body for AttemptBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         if self.taken.is_none() {
-            let taken = lock(&self.slot).take();
+            let taken = lock(self.slot).take();
             match taken {
                 Some(body) => self.taken = Some(body),
                 None if self.is_end_stream => return Poll::Ready(None),

@@ -114,7 +114,7 @@ impl RouteTable {
     }
 
     /// The route for `path` (longest whole-segment prefix), with the path stripped of it.
-    pub fn find(&self, path: &RequestPath) -> Option<RouteMatch<'_>> {
+    pub fn find(&self, path: &RequestPath<'_>) -> Option<RouteMatch<'_>> {
         self.routes.iter().enumerate().find_map(|(index, route)| {
             path.strip_prefix(&route.segments)
                 .map(|upstream_path| RouteMatch {
@@ -154,10 +154,12 @@ mod tests {
     use super::*;
 
     fn upstream(host: &str, port: u16) -> Upstream {
+        let authority = format!("{host}:{port}");
         Upstream {
             host: host.into(),
             port,
-            authority: format!("{host}:{port}"),
+            host_header: authority.parse().unwrap(),
+            authority,
         }
     }
 

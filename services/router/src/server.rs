@@ -2,6 +2,7 @@
 //! open connection finishes the request in hand, and the process waits for them (up to
 //! [`DRAIN_LIMIT`]) before it exits.
 
+use crate::decimal_text::push_ip;
 use crate::proxy::Proxy;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -44,10 +45,15 @@ pub async fn serve(listener: TcpListener, proxy: Arc<Proxy>, shutdown: impl Futu
         let _ = stream.set_nodelay(true);
         let proxy = Arc::clone(&proxy);
         let mut stop = stop_rx.clone();
+        // The client's address as `X-Forwarded-For` writes it, once per connection.
+        let mut client_ip = Vec::new();
+        push_ip(&mut client_ip, client.ip());
+        let client_ip: Arc<[u8]> = client_ip.into();
         connections.spawn(async move {
             let service = service_fn(move |request| {
                 let proxy = Arc::clone(&proxy);
-                async move { Ok::<_, Infallible>(proxy.handle(client, request).await) }
+                let client_ip = Arc::clone(&client_ip);
+                async move { Ok::<_, Infallible>(proxy.handle(&client_ip, request).await) }
             });
             let mut builder = http1::Builder::new();
             builder

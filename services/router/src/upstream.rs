@@ -1,6 +1,7 @@
 //! One backend of a route, as written in `ROUTES`: `http://host:port`.
 
 use hyper::Uri;
+use hyper::header::HeaderValue;
 use thiserror::Error;
 
 /// A backend named by host and port. The host may resolve to several addresses (one per
@@ -13,6 +14,8 @@ pub struct Upstream {
     pub port: u16,
     /// `host[:port]` as written in the URL: sent as the `Host` header.
     pub authority: String,
+    /// `authority` as a header value, made once instead of for every request.
+    pub host_header: HeaderValue,
 }
 
 /// Why an upstream URL was refused.
@@ -76,10 +79,13 @@ impl Upstream {
                 _ => return Err(UpstreamError::BadPort(text.to_owned())),
             },
         };
+        let host_header = HeaderValue::from_str(authority.as_str())
+            .map_err(|_| UpstreamError::BadAuthority(text.to_owned()))?;
         Ok(Upstream {
             host,
             port,
             authority: authority.as_str().to_owned(),
+            host_header,
         })
     }
 }
@@ -102,6 +108,7 @@ mod tests {
                 host: host.into(),
                 port,
                 authority: authority.into(),
+                host_header: HeaderValue::from_static(authority),
             };
             assert_eq!(Upstream::parse(text), Ok(want), "{text}");
         }

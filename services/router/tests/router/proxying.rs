@@ -210,3 +210,190 @@ async fn passes_upstream_answers_back_without_hop_by_hop_headers() {
     assert_eq!(response.header("keep-alive"), None);
     assert!(response.header("x-request-id").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_one_line_per_request() {
+    let auth = EchoServer::start("auth").await;
+    let routes = format!("/authentication={}", auth.url());
+    let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+
+    let response = router
+        .get("/authentication/token?x=1", &[("X-Request-Id", "line-1")])
+        .await;
+    assert_eq!(response.status, 200);
+    router.get("/nowhere", &[("X-Request-Id", "line-2")]).await;
+    // (request id, the line after its time stamp, without the `ms=` field)
+    let want = [
+        (
+            "line-1",
+            format!(
+                "  INFO router::proxy: request method=GET path=/authentication/token \
+                 route=/authentication upstream={addr} addr={addr} status=200 request_id=line-1",
+                addr = auth.addr
+            ),
+        ),
+        (
+            "line-2",
+            "  INFO router::proxy: request method=GET path=/nowhere route=- upstream=- addr=- \
+             status=404 request_id=line-2"
+                .to_owned(),
+        ),
+    ];
+    // Lines are buffered by the worker thread that served the request and written at
+    // least every 100 ms.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let log = loop {
+        let log = router.log_text();
+        if want
+            .iter()
+            .all(|(id, _)| log.contains(&format!("request_id={id}")))
+        {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "missing request lines in:\n{log}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("request method="))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per request:\n{log}");
+    for (id, line_want) in want {
+        let line = lines
+            .iter()
+            .find(|l| l.ends_with(&format!("request_id={id}")))
+            .unwrap();
+        let (_time, rest) = line.split_once('Z').unwrap();
+        let (before_ms, after_ms) = rest.split_once(" ms=").unwrap();
+        let (_ms, after) = after_ms.split_once(' ').unwrap();
+        assert_eq!(format!("{before_ms} {after}"), line_want, "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_on_every_kind_of_response_body() {
+    // (upstream's raw answer, request, status, body the client must get)
+    let cases: [(&'static [u8], &[u8], u16, &str); 5] = [
+        // Chunked, with an extension and trailers.
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+              4;x=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            b"GET /u/x HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n",
+            200,
+            "Wikipedia",
+        ),
+        // Delimited by the end of the connection.
+        (
+            b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+            b"GET /u/x HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n",
+            200,
+            "until the end",
+        ),
+        // An interim answer first.
+        (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+            b"GET /u/x HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n",
+            201,
+            "ok",
+        ),
+        // No body for 204, whatever follows.
+        (
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            b"GET /u/x HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n",
+            204,
+            "",
+        ),
+        // No body for HEAD, even with a length.
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+            b"HEAD /u/x HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n",
+            200,
+            "",
+        ),
+    ];
+    for (answer, request, status, body) in cases {
+        let upstream = RawServer::start(answer).await;
+        let routes = format!("/u={}", upstream.url());
+        let router = RouterProcess::start(&[("ROUTES", &routes)]).await;
+        let response = router.send(request).await;
+        let name = String::from_utf8_lossy(answer);
+        assert_eq!(response.status, status, "{name}: {response:?}");
+        assert_eq!(String::from_utf8_lossy(&response.body), body, "{name}");
+        assert_eq!(response.header("x-trailer"), None, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuses_upstream_connections_and_copes_when_the_upstream_closes_them() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Answers requests on a connection as they come, with keep-alive; `close_after`
+    // requests on a connection, it waits a little and closes it (an idle timeout).
+    async fn upstream(close_after: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&connections);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 65536];
+                    for _ in 0..close_after {
+                        let mut request = Vec::new();
+                        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match stream.read(&mut buffer).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => request.extend_from_slice(&buffer[..n]),
+                            }
+                        }
+                        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                        if stream.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                });
+            }
+        });
+        (url, connections)
+    }
+
+    // Kept open: ten requests in a row, on one client connection, take one upstream one.
+    let (url, connections) = upstream(usize::MAX).await;
+    let router = RouterProcess::start(&[("ROUTES", &format!("/u={url}"))]).await;
+    let mut client = tokio::net::TcpStream::connect(("127.0.0.1", router.port))
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        client
+            .write_all(b"GET /u/x HTTP/1.1\r\nHost: p\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"ok") {
+            let mut buffer = [0u8; 4096];
+            let n = client.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "router closed: {answer:?}");
+            answer.extend_from_slice(&buffer[..n]);
+        }
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
+
+    // Closed after each answer: a POST after the close must not fail, nor be sent twice.
+    let (url, connections) = upstream(1).await;
+    let router = RouterProcess::start(&[("ROUTES", &format!("/u={url}"))]).await;
+    let post =
+        b"POST /u/x HTTP/1.1\r\nHost: p\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc";
+    for round in 0..3 {
+        let response = router.send(post).await;
+        assert_eq!(response.status, 200, "round {round}: {response:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
