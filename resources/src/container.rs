@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerUpdateBody,
@@ -16,15 +16,15 @@ use bollard::query_parameters::{
     StopContainerOptions, UploadToContainerOptions,
 };
 use futures_util::StreamExt;
+use tokio::time::Instant;
 
 use crate::docker::Docker;
 use crate::error::{Error, Result, docker as docker_error, is_not_found};
+use crate::events::Watch;
 use crate::timestamp::Time;
 
 /// Where published ports are bound on the host: loopback only, always.
 const HOST_IP: &str = "127.0.0.1";
-/// How often [`wait_healthy`] looks at the container.
-const POLL: Duration = Duration::from_millis(250);
 /// How often [`wait_healthy`] reports that it is still waiting.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// How long a container without a health check must stay running to count as up: a
@@ -573,10 +573,12 @@ pub async fn stop_and_remove(docker: &Docker, id: &str, grace: Duration) -> Resu
 /// Waits until Docker reports the container healthy, or, for a container without a health
 /// check, until it has been running for a second.
 ///
-/// Looks every 250 ms and calls `progress(elapsed)` every 10 s of waiting. Fails with
-/// [`Error::Unhealthy`] (with the last check's output) as soon as Docker says
-/// `unhealthy`, with [`Error::Exited`] (exit code and last log lines) when the container
-/// stops, with [`Error::Restarting`] when its restart policy restarts it meanwhile, with
+/// Reacts to Docker's events about the container (see [`crate::events`]): it looks again
+/// the moment Docker says the health status changed or the container stopped or started,
+/// and calls `progress(elapsed)` every 10 s of waiting. Fails with [`Error::Unhealthy`]
+/// (with the last check's output) as soon as Docker says `unhealthy`, with
+/// [`Error::Exited`] (exit code and last log lines) when the container stops, with
+/// [`Error::Restarting`] when its restart policy restarts it meanwhile, with
 /// [`Error::HealthTimeout`] after `timeout`.
 pub async fn wait_healthy(
     docker: &Docker,
@@ -585,11 +587,14 @@ pub async fn wait_healthy(
     mut progress: impl FnMut(Duration),
 ) -> Result<()> {
     let began = Instant::now();
-    let mut next_progress = PROGRESS_EVERY;
+    let deadline = began + timeout;
+    let mut next_progress = began + PROGRESS_EVERY;
     let mut running_since: Option<Instant> = None;
     let mut restarts_at_start = None;
+    let mut watch = None;
     loop {
         let (response, name) = inspect_waited(docker, id).await?;
+        let watch = watch.get_or_insert_with(|| watch_of(docker, id, &response));
         let state = response.state.clone().unwrap_or_default();
         let health = state.health.clone().unwrap_or_default();
         let last_output = || {
@@ -627,6 +632,8 @@ pub async fn wait_healthy(
             });
         }
         let running = state.running.unwrap_or(false);
+        // Without a health check, no event says "up": the second of running is timed here.
+        let mut wake = deadline.min(next_progress);
         match health.status.and_then(health_status) {
             Some(HealthStatus::Healthy) => return Ok(()),
             Some(HealthStatus::Unhealthy) => {
@@ -641,14 +648,15 @@ pub async fn wait_healthy(
                 if since.elapsed() >= SETTLE {
                     return Ok(());
                 }
+                wake = wake.min(since + SETTLE);
             }
             None => running_since = None,
         }
-        let elapsed = began.elapsed();
-        if elapsed >= timeout {
+        let now = Instant::now();
+        if now >= deadline {
             return Err(Error::HealthTimeout {
                 container: name,
-                waited: elapsed,
+                waited: now - began,
                 status: state
                     .status
                     .map(|s| s.to_string())
@@ -656,21 +664,26 @@ pub async fn wait_healthy(
                 output: last_output(),
             });
         }
-        if elapsed >= next_progress {
-            progress(elapsed);
+        if now >= next_progress {
+            progress(now - began);
             next_progress += PROGRESS_EVERY;
+            continue;
         }
-        tokio::time::sleep(POLL.min(timeout - elapsed)).await;
+        watch.next(wake).await;
     }
 }
 
 /// Waits until a container that runs to completion (a job) has exited: `Ok` when it
 /// exited 0, [`Error::Exited`] with its exit code and last log lines otherwise,
-/// [`Error::StillRunning`] when it still runs after `timeout`.
+/// [`Error::StillRunning`] when it still runs after `timeout`. Reacts to Docker's events,
+/// as [`wait_healthy`] does.
 pub async fn wait_exit(docker: &Docker, id: &str, timeout: Duration) -> Result<()> {
     let began = Instant::now();
+    let deadline = began + timeout;
+    let mut watch = None;
     loop {
         let (response, name) = inspect_waited(docker, id).await?;
+        let watch = watch.get_or_insert_with(|| watch_of(docker, id, &response));
         let state = response.state.unwrap_or_default();
         if matches!(
             state.status,
@@ -685,15 +698,20 @@ pub async fn wait_exit(docker: &Docker, id: &str, timeout: Duration) -> Result<(
                 }),
             };
         }
-        let elapsed = began.elapsed();
-        if elapsed >= timeout {
+        if Instant::now() >= deadline {
             return Err(Error::StillRunning {
                 container: name,
-                waited: elapsed,
+                waited: began.elapsed(),
             });
         }
-        tokio::time::sleep(POLL.min(timeout - elapsed)).await;
+        watch.next(deadline).await;
     }
+}
+
+/// The events of a container being waited on, from its creation on.
+fn watch_of<'a>(docker: &'a Docker, id: &str, response: &ContainerInspectResponse) -> Watch<'a> {
+    let created = response.created.as_deref().and_then(Time::parse);
+    Watch::new(docker, id, created)
 }
 
 /// A container being waited on, with its name: one that vanished meanwhile is an error.
