@@ -25,8 +25,9 @@ pub struct DockerHost {
     connection: OnceCell<resources::Docker>,
     /// The project to hold from the first connection on, and how this command says so.
     hold: Mutex<Option<Hold>>,
-    /// One lock per image tag, so the replicas of a service build their image once.
-    images: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One lock per image tag, so the replicas of a service build their image once; it
+    /// holds whether the image is known to be ready, so that it is looked for once.
+    images: Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,
     /// Builds of static binaries run one at a time (cargo would serialise them anyway).
     cargo: tokio::sync::Mutex<()>,
 }
@@ -66,8 +67,9 @@ impl DockerHost {
             .await
     }
 
-    /// Holds the image tag until dropped: whoever holds it builds or checks that image.
-    pub async fn image_lock(&self, tag: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    /// Holds the image tag until dropped: whoever holds it builds or checks that image,
+    /// and sets it `true` once the image is ready (then no one needs to look again).
+    pub async fn image_lock(&self, tag: &str) -> tokio::sync::OwnedMutexGuard<bool> {
         let lock = self
             .images
             .lock()

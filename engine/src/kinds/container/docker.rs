@@ -3,7 +3,7 @@
 //! volume, running to completion) comes in through its [`Hooks`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use resources::Docker;
 use resources::container::{ContainerActual, ContainerSpec};
@@ -15,7 +15,7 @@ use crate::backend::Process;
 use crate::backend::docker::DockerHost;
 use crate::config::model::Target;
 use crate::error::Error;
-use crate::kind::{Applied, Driver, Recorded, Work, check_import_name};
+use crate::kind::{Applied, Driver, Progress, Recorded, Work, check_import_name};
 use crate::plan::Instance;
 
 /// How long a container may take to become healthy.
@@ -36,9 +36,13 @@ impl DockerContainer {
         }
     }
 
-    /// Everything before the container is made: the spec, the image, the kind's own
-    /// preparation, its volumes checked.
-    async fn prepare(&self, work: &Work<'_>, planned: &Attributes) -> Result<ContainerSpec, Error> {
+    /// Everything before the container is made: the spec, the image (ready already when
+    /// apply prepared it), the kind's own preparation, its volumes checked.
+    async fn before_start(
+        &self,
+        work: &Work<'_>,
+        planned: &Attributes,
+    ) -> Result<ContainerSpec, Error> {
         let spec = spec(work, planned)?;
         self.ensure_image(work, planned).await?;
         let docker = self.host.docker().await?;
@@ -52,12 +56,23 @@ impl DockerContainer {
     /// Makes the planned image unless Docker has it; replicas share one build.
     async fn ensure_image(&self, work: &Work<'_>, planned: &Attributes) -> Result<(), Error> {
         let tag = planned.get_text("image").unwrap_or_default();
-        let _held = self.host.image_lock(tag).await;
-        let docker = self.host.docker().await?;
-        if resources::image::exists(docker, tag).await? {
+        let mut ready = self.host.image_lock(tag).await;
+        if *ready {
             return Ok(());
         }
-        self.hooks.make_image(&self.host, work, planned, tag).await
+        let docker = self.host.docker().await?;
+        if !resources::image::exists(docker, tag).await? {
+            let began = Instant::now();
+            self.hooks
+                .make_image(&self.host, work, planned, tag)
+                .await?;
+            (work.progress)(Progress::Built {
+                tag: tag.to_owned(),
+                took: began.elapsed(),
+            });
+        }
+        *ready = true;
+        Ok(())
     }
 
     /// Makes the container and waits for it: healthy, or (a job) exited 0. A container
@@ -124,8 +139,13 @@ impl Driver for DockerContainer {
         Ok(actual.map(|actual| observed(&recorded.attributes, &actual)))
     }
 
+    /// The image, built or pulled while the dependencies come up.
+    async fn prepare(&self, work: &Work<'_>, planned: &Attributes) -> Result<(), Error> {
+        self.ensure_image(work, planned).await
+    }
+
     async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {
-        let spec = self.prepare(work, planned).await?;
+        let spec = self.before_start(work, planned).await?;
         let docker = self.host.docker().await?;
         let id = self.start(docker, work, &spec, planned).await?;
         self.applied(docker, planned, id).await
@@ -235,7 +255,7 @@ impl Driver for DockerContainer {
         prior: &Recorded,
         planned: &Attributes,
     ) -> Result<Applied, Error> {
-        let spec = self.prepare(work, planned).await?;
+        let spec = self.before_start(work, planned).await?;
         let docker = self.host.docker().await?;
         let mut old = None;
         if let Some(id) = prior.ids.first() {

@@ -12,7 +12,7 @@ use super::build_tag;
 use crate::attributes::Attributes;
 use crate::backend::docker::DockerHost;
 use crate::error::Error;
-use crate::kind::{Recorded, Work};
+use crate::kind::{Progress, Recorded, Work};
 
 /// What a container kind adds to the driver.
 #[async_trait::async_trait]
@@ -81,11 +81,14 @@ async fn build_or_pull(
     };
     let context = FsPath::new(build.get("context").map_or("", String::as_str));
     let binary = build.get("binary").map(String::as_str);
-    (work.progress)(format!("Building image {tag}..."));
+    (work.progress)(Progress::Step(format!("Building image {tag}...")));
     let folder = work.root.join(context);
     if let Some(binary) = binary {
         let _cargo = host.cargo_lock().await;
-        resources::binary::build_static(binary, &folder).await?;
+        let compiling = |compiling: &resources::binary::Compiling| {
+            (work.progress)(Progress::Compiling(compiling.clone()))
+        };
+        resources::binary::build_static(binary, &folder, &compiling).await?;
     }
     let address = work.instance.resource.to_string();
     let labels = Labels::new(work.project).address(&address).build();
