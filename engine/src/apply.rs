@@ -153,6 +153,7 @@ impl Applier {
             root: &self.config.root,
             labels,
             for_replacement: false,
+            awaited: false,
             progress,
         }
     }
@@ -223,6 +224,11 @@ fn moving(plan: &Plan) -> (Plan, Plan) {
 /// Runs one plan: see [`apply`].
 async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome {
     let waits = schedule(&plan.changes, applier.config.target);
+    // Whether another change of the plan waits for each one.
+    let mut awaited = vec![false; plan.changes.len()];
+    for &waited in waits.iter().flatten() {
+        awaited[waited] = true;
+    }
     let mut outcome = Outcome::default();
     // None: not finished; Some(Ok(())): done; Some(Err(root)): failed or skipped, with the
     // failed change at the root of it.
@@ -267,8 +273,9 @@ async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome 
                     let change = plan.changes[index].clone();
                     let applier = applier.clone();
                     let preparation = preparations[index].take();
+                    let awaited = awaited[index];
                     running.spawn(async move {
-                        let result = with_progress(&applier, &change, preparation).await;
+                        let result = with_progress(&applier, &change, preparation, awaited).await;
                         (index, result)
                     });
                     progress = true;
@@ -369,11 +376,12 @@ async fn with_progress(
     applier: &Applier,
     change: &Change,
     preparation: Option<Preparation>,
+    awaited: bool,
 ) -> Result<(), Failed> {
     let began = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval_at(began + PROGRESS_EVERY, PROGRESS_EVERY);
     let preparing = AtomicBool::new(false);
-    let work = execute(applier, change, preparation, &preparing);
+    let work = execute(applier, change, preparation, awaited, &preparing);
     tokio::pin!(work);
     loop {
         tokio::select! {
@@ -464,11 +472,13 @@ impl From<state::StateError> for Failed {
 }
 
 /// Carries out one change and records it in the state file; first waits for its
-/// preparation, with `preparing` set meanwhile.
+/// preparation, with `preparing` set meanwhile. `awaited`: another change waits for it
+/// (see [`Work::awaited`]).
 async fn execute(
     applier: &Applier,
     change: &Change,
     preparation: Option<Preparation>,
+    awaited: bool,
     preparing: &AtomicBool,
 ) -> Result<(), Failed> {
     let instance = &change.instance;
@@ -505,6 +515,7 @@ async fn execute(
     let work = Work {
         // A move removes the old one to make it anew on the other backend.
         for_replacement: change.moves,
+        awaited,
         ..applier.work(instance, &labels, &progress)
     };
 

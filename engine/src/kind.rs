@@ -381,6 +381,12 @@ pub struct Work<'a> {
     /// For a deletion: it makes way for the instance's replacement (the old one first), so
     /// what outlives an instance (a data volume) stays.
     pub for_replacement: bool,
+    /// Other changes of this apply wait for this one: the driver says the instance is up
+    /// as soon as that can be told (a container's health check run at once, where Docker
+    /// runs its first one whole interval after the start). What nothing waits for is up
+    /// when the backend itself says so, so that apply ends with everything as the
+    /// backend reports it.
+    pub awaited: bool,
     /// Says what a long step is doing (an image build), for the person watching.
     pub progress: &'a (dyn Fn(Progress) + Send + Sync),
 }

@@ -323,17 +323,14 @@ async fn a_container_joins_every_network_with_its_aliases_and_runs_a_health_comm
     );
 }
 
-#[tokio::test]
-async fn a_failing_health_check_is_reported_with_its_output() {
-    let docker = docker().await;
-    let project = Project::new();
-    let tag = project.redis_image(&docker).await;
-    // The server listens elsewhere than where the image's check looks.
-    let spec = ContainerSpec {
-        name: format!("{}-unhealthy", project.name),
-        image: tag,
+/// A Redis whose server listens elsewhere than where the image's check looks: unhealthy
+/// after two checks, 200 ms apart.
+fn unhealthy_redis(project: &Project, image: String, name: &str) -> ContainerSpec {
+    ContainerSpec {
+        name: format!("{}-{name}", project.name),
+        image,
         command: Some(vec!["--port".into(), "6380".into()]),
-        labels: project.labels("redis.unhealthy"),
+        labels: project.labels(&format!("redis.{name}")),
         health: Some(HealthSpec::Timings(HealthTimings {
             interval: Some(Duration::from_millis(200)),
             retries: Some(2),
@@ -341,7 +338,15 @@ async fn a_failing_health_check_is_reported_with_its_output() {
             timeout: Some(Duration::from_secs(2)),
         })),
         ..Default::default()
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_failing_health_check_is_reported_with_its_output() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let spec = unhealthy_redis(&project, tag, "unhealthy");
     let id = container::create(&docker, &spec).await.unwrap();
     let error = container::wait_healthy(&docker, &id, Duration::from_secs(30), |_| {})
         .await
@@ -731,4 +736,48 @@ async fn waits_return_as_soon_as_docker_says_what_decides_them() {
     eprintln!("from the deciding event to the wait's return: {lags:?}");
     let median = lags[lags.len() / 2];
     assert!(median < Duration::from_millis(80), "{lags:?}");
+}
+
+/// `wait_checked` runs the container's own check as soon as it can: a server ready at once
+/// is up long before Docker's first check, one whole interval (here 5 s) after the start,
+/// while Docker still says `starting`. A check that fails there is tried again until it
+/// passes; one that cannot pass leaves Docker's verdict to decide.
+#[tokio::test]
+async fn wait_checked_runs_the_check_before_dockers_first_interval() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let spec = ContainerSpec {
+        name: format!("{}-quick", project.name),
+        image: tag.clone(),
+        labels: project.labels("redis.quick"),
+        health: Some(HealthSpec::Timings(HealthTimings {
+            interval: Some(Duration::from_secs(5)),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let checked = |id: String| {
+        let docker = docker.clone();
+        async move {
+            let every = Duration::from_millis(100);
+            container::wait_checked(&docker, &id, Duration::from_secs(30), every, |_| {}).await
+        }
+    };
+    let id = container::create(&docker, &spec).await.unwrap();
+    let began = Instant::now();
+    checked(id.clone()).await.unwrap();
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+    let actual = container::inspect(&docker, &id).await.unwrap().unwrap();
+    assert_eq!(actual.health, Some(HealthStatus::Starting));
+
+    // The check run here fails every time: Docker's verdict decides.
+    let spec = unhealthy_redis(&project, tag, "never");
+    let id = container::create(&docker, &spec).await.unwrap();
+    let error = checked(id).await.unwrap_err();
+    assert!(matches!(error, Error::Unhealthy { .. }), "{error}");
 }
