@@ -215,10 +215,12 @@ impl Bars {
 
     /// A spinner under the others.
     fn spinner(&self, prefix: &Instance, message: String) -> ProgressBar {
-        let spinner = self.multi.add(ProgressBar::new_spinner());
-        spinner.set_style(self.spinner.clone());
-        spinner.set_prefix(prefix.to_string());
-        spinner.set_message(message);
+        // Made whole before it is added: adding draws it.
+        let spinner = ProgressBar::new_spinner()
+            .with_style(self.spinner.clone())
+            .with_prefix(prefix.to_string())
+            .with_message(message);
+        let spinner = self.multi.add(spinner);
         spinner.enable_steady_tick(TICK);
         spinner
     }
