@@ -28,7 +28,12 @@ pub struct DockerHost {
     /// One lock per image tag, so the replicas of a service build their image once; it
     /// holds whether the image is known to be ready, so that it is looked for once.
     images: Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,
-    /// Builds of static binaries run one at a time (cargo would serialise them anyway).
+    /// Builds of static binaries run one at a time: cargo would serialise them anyway (one
+    /// target folder, one lock). Not one `cargo build -p a -p b ...` for them all either:
+    /// measured on the platform (docs/benchmarks.md, section 1), one build of the four
+    /// services unifies their dependencies' features, recompiles nine shared crates and
+    /// took 64 s where the four in a row took 24 s, and the next single build then
+    /// recompiles each service again.
     cargo: tokio::sync::Mutex<()>,
 }
 
