@@ -405,6 +405,13 @@ pub enum Progress {
         /// How long it took.
         took: Duration,
     },
+    /// The image was pushed to the registry the nodes of a swarm pull from, as `image`.
+    Pushed {
+        /// The registry's reference.
+        image: String,
+        /// How long it took.
+        took: Duration,
+    },
 }
 
 /// Carrying out changes of one kind on one backend. Attributes in, attributes out: a

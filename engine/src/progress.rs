@@ -96,6 +96,9 @@ fn line(event: &Event) -> Option<String> {
         Event::Progress(instance, Progress::Built { tag, took }) => {
             format!("{instance}: Image {tag} built after {}s", took.as_secs())
         }
+        Event::Progress(instance, Progress::Pushed { image, took }) => {
+            format!("{instance}: Image {image} pushed after {}s", took.as_secs())
+        }
         Event::Progress(_, Progress::Compiling(_)) => return None,
         Event::Finished(instance, action, elapsed, id) => {
             let id = id
@@ -157,7 +160,7 @@ impl Lines {
                 }
                 return;
             }
-            Event::Progress(instance, Progress::Built { .. }) => {
+            Event::Progress(instance, Progress::Built { .. } | Progress::Pushed { .. }) => {
                 self.builds.remove(instance);
             }
             _ => {}
@@ -255,7 +258,7 @@ impl Bars {
                 }
                 return;
             }
-            Event::Progress(instance, Progress::Built { .. }) => {
+            Event::Progress(instance, Progress::Built { .. } | Progress::Pushed { .. }) => {
                 if let Some(bar) = self.builds.remove(&instance) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);

@@ -92,8 +92,13 @@ impl SwarmService {
         if let Some(registry) = self.swarm.registry()
             && local != image
         {
+            let began = Instant::now();
             (work.progress)(Progress::Step(format!("Pushing image {image}...")));
             resources::image::push(docker, local, registry).await?;
+            (work.progress)(Progress::Pushed {
+                image: image.to_owned(),
+                took: began.elapsed(),
+            });
         }
         *ready = true;
         Ok(())
