@@ -142,16 +142,20 @@ fn compiling_crate(line: &str) -> Option<&str> {
 ///
 /// Stable cargo has no way to ask for the unit graph itself (`--unit-graph` and
 /// `--build-plan` need nightly's `-Z`), and no dry run. `cargo metadata` is stable and
-/// answers in about a tenth of a second without building anything, where the alternative,
-/// counting the messages of an earlier build, only knows the answer from the second build
-/// on, and the first, cold one is the build that takes minutes and needs a count. The
-/// walk follows what cargo builds: the package's binaries and library, its normal and
-/// build dependencies (not dev ones), each for the target, or for the host when it is a
+/// answers in 0.15 s here without building anything, where the alternative, counting the
+/// messages of an earlier build, only knows the answer from the second build on, and the
+/// first, cold one is the build that takes minutes and needs a count. The walk follows
+/// what cargo builds: the package's binaries and library, its normal and build
+/// dependencies (not dev ones), each for the target, or for the host when it is a
 /// proc-macro, a build dependency or needed by one (so a crate both sides use counts
 /// twice, as cargo compiles it twice), and one unit per build script. Features are
-/// resolved for the whole workspace there, so the count can be a few units more than a
-/// `-p` build of one package has: a bar that ends a little short, never one that runs
-/// past its end for long.
+/// resolved for the whole workspace there, so optional dependencies another member turns
+/// on are counted too. Measured on the platform (estimate / `compiler-artifact` messages of
+/// the real build): auth-api 186 / 141, transaction-api 193 / 179, loyalty-worker 193 /
+/// 173, router 83 / 77. So the count errs high, by 8 to 32 %: a bar that ends short,
+/// never one that runs past its end. (`cargo tree -p`, which resolves features for the one
+/// package, counts packages but not units: 127, 163, 158 and 67, low by the build scripts
+/// and the crates built for both sides.)
 pub async fn units(root: &Path, package: &str) -> Option<usize> {
     let output = tokio::process::Command::new(cargo())
         .args([
