@@ -36,6 +36,24 @@ health = false
 depends_on = ["service.slow"]
 "#;
 
+/// `apply --auto-approve` of the env.toml in `dir` under `project`, which must add
+/// `added` instances.
+fn applied(dir: &std::path::Path, project: &str, added: usize) -> Ran {
+    Yoyoform::new(dir)
+        .args([
+            "--project",
+            project,
+            "--no-color",
+            "apply",
+            "--auto-approve",
+        ])
+        .run()
+        .code(0)
+        .stdout_has(&format!(
+            "Apply complete! Resources: {added} added, 0 changed, 0 destroyed."
+        ))
+}
+
 /// The position of the first line of `ran`'s stdout that starts with `start`.
 fn line(ran: &Ran, start: &str) -> usize {
     ran.stdout
@@ -60,17 +78,7 @@ fn an_image_is_built_while_what_its_resource_needs_comes_up() {
     let _sweep = project::Sweep(project.clone());
     let began = SystemTime::now();
 
-    let ran = Yoyoform::new(dir.path())
-        .args([
-            "--project",
-            &project,
-            "--no-color",
-            "apply",
-            "--auto-approve",
-        ])
-        .run()
-        .code(0)
-        .stdout_has("Apply complete! Resources: 3 added, 0 changed, 0 destroyed.");
+    let ran = applied(dir.path(), &project, 3);
 
     // The lines say it: front's image was built before slow was up, and front's
     // containers were made after.
@@ -163,4 +171,89 @@ fn an_image_is_built_while_what_its_resource_needs_comes_up() {
             "slow turned healthy too soon after front's build to tell"
         );
     });
+}
+
+/// Two images whose binaries cargo builds (a workspace of two tiny crates): the builds run
+/// one at a time, and the one that waits says so rather than counting the other's time as
+/// its own; each build is said once, with its end.
+#[test]
+fn cargo_builds_take_turns_and_say_so() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let root = dir.path();
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[workspace]\nresolver = \"3\"\nmembers = [\"one\", \"two\"]\n",
+    )
+    .unwrap();
+    let mut lock = String::from("version = 4\n");
+    for name in ["one", "two"] {
+        let package = root.join(name);
+        std::fs::create_dir_all(package.join("src")).unwrap();
+        std::fs::write(
+            package.join("Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n"),
+        )
+        .unwrap();
+        // Stays up: a container that runs a second without a check is up.
+        std::fs::write(
+            package.join("src/main.rs"),
+            "fn main() { loop { std::thread::sleep(std::time::Duration::from_secs(60)); } }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            package.join("Dockerfile"),
+            format!("FROM scratch\nCOPY {name} /{name}\nENTRYPOINT [\"/{name}\"]\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            package.join(".dockerignore"),
+            "*\n!Dockerfile\n!one\n!two\n",
+        )
+        .unwrap();
+        lock.push_str(&format!(
+            "\n[[package]]\nname = \"{name}\"\nversion = \"0.1.0\"\n"
+        ));
+    }
+    std::fs::write(root.join("Cargo.lock"), lock).unwrap();
+    std::fs::write(
+        root.join("env.toml"),
+        r#"
+[project]
+name = "overridden-by-the-test"
+
+[service.one]
+build = { context = "one", binary = "one" }
+health = false
+
+[service.two]
+build = { context = "two", binary = "two" }
+health = false
+"#,
+    )
+    .unwrap();
+    let project = project::unique("cargo-turns");
+    let _sweep = project::Sweep(project.clone());
+
+    let ran = applied(root, &project, 2);
+    let count = |text: &str| ran.stdout.matches(text).count();
+    if count(": Building image ") != 2 || count(" built after ") != 2 {
+        ran.fail("each image's build should be said once, and its end");
+    }
+    // The second in line waited, said so, then said when its own compiling began.
+    let waiting = ran
+        .stdout
+        .lines()
+        .filter(|line| line.ends_with(": Waiting for another image's cargo build to finish..."))
+        .collect::<Vec<_>>();
+    if waiting.len() != 1 {
+        ran.fail("exactly one build should have waited for the other");
+    }
+    let waited = line(&ran, waiting[0]);
+    let who = waiting[0].split(':').next().unwrap_or_default();
+    let name = who.trim_start_matches("service.");
+    let compiling = line(&ran, &format!("{who}: Compiling {name}..."));
+    let built = line(&ran, &format!("{who}: Image {project}-{name}:"));
+    if !(waited < compiling && compiling < built) {
+        ran.fail("the waiting build should say when its compiling begins, before it ends");
+    }
 }

@@ -90,6 +90,11 @@ impl DockerHost {
         self.cargo.lock().await
     }
 
+    /// The cargo build, when no other build holds it.
+    pub fn try_cargo_lock(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.cargo.try_lock().ok()
+    }
+
     /// Holds `project` on the daemon from the first connection on (see [`Backend::hold`]).
     pub fn hold(&self, project: &str, holder: state::LockInfo) {
         let token: u64 = rand::random();

@@ -84,7 +84,18 @@ async fn build_or_pull(
     (work.progress)(Progress::Step(format!("Building image {tag}...")));
     let folder = work.root.join(context);
     if let Some(binary) = binary {
-        let _cargo = host.cargo_lock().await;
+        // Said, so that the minutes another image's build takes are not taken for this one's.
+        let _cargo = match host.try_cargo_lock() {
+            Some(held) => held,
+            None => {
+                (work.progress)(Progress::Step(
+                    "Waiting for another image's cargo build to finish...".to_owned(),
+                ));
+                let held = host.cargo_lock().await;
+                (work.progress)(Progress::Step(format!("Compiling {binary}...")));
+                held
+            }
+        };
         let compiling = |compiling: &resources::binary::Compiling| {
             (work.progress)(Progress::Compiling(compiling.clone()))
         };
