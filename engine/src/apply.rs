@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 
 use resources::labels::Labels;
 use state::{LockedState, ResourceState};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::attributes::{Attributes, Path, Value};
 use crate::backend::Backend;
 use crate::config::model::{Address, Config, Target};
 use crate::error::Error;
-use crate::kind::{Applied, Kind, Recorded, Work};
+use crate::kind::{Applied, Kind, Progress, Recorded, Work};
 use crate::plan::{Action, Change, Instance, OutputChange, Plan};
 use crate::resolve::{Context, index};
 
@@ -29,8 +29,9 @@ pub enum Event {
     Started(Instance, Action),
     /// A change is still going after this long.
     StillWorking(Instance, Action, Duration),
-    /// What a long step of a change is doing (an image build).
-    Progress(Instance, String),
+    /// What a long step is doing (an image build). An image is one for all the replicas
+    /// of a resource: its build is said once, of the resource (`service.web`).
+    Progress(Instance, Progress),
     /// A change finished after this long; the backend's id when there is one.
     Finished(Instance, Action, Duration, Option<String>),
     /// A change failed (why is in the [`Outcome`]).
@@ -126,6 +127,36 @@ impl Applier {
     fn emit(&self, event: Event) {
         (self.events)(event)
     }
+
+    /// The labels of the objects made for `instance` from `planned`: see [`labels`].
+    fn labels(
+        &self,
+        kind: &dyn Kind,
+        instance: &Instance,
+        planned: &Attributes,
+    ) -> BTreeMap<String, String> {
+        let lineage = self.state.lineage();
+        labels(&self.config.project, &lineage, kind, instance, planned)
+    }
+
+    /// What a driver is told of a change of `instance` (not one making way for a
+    /// replacement).
+    fn work<'a>(
+        &'a self,
+        instance: &'a Instance,
+        labels: &'a BTreeMap<String, String>,
+        progress: &'a (dyn Fn(Progress) + Send + Sync),
+    ) -> Work<'a> {
+        Work {
+            instance,
+            project: &self.config.project,
+            root: &self.config.root,
+            labels,
+            for_replacement: false,
+            awaited: false,
+            progress,
+        }
+    }
 }
 
 /// Runs the plan. Never stops half-way on a failure: it finishes what is in flight and
@@ -193,6 +224,11 @@ fn moving(plan: &Plan) -> (Plan, Plan) {
 /// Runs one plan: see [`apply`].
 async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome {
     let waits = schedule(&plan.changes, applier.config.target);
+    // Whether another change of the plan waits for each one.
+    let mut awaited = vec![false; plan.changes.len()];
+    for &waited in waits.iter().flatten() {
+        awaited[waited] = true;
+    }
     let mut outcome = Outcome::default();
     // None: not finished; Some(Ok(())): done; Some(Err(root)): failed or skipped, with the
     // failed change at the root of it.
@@ -200,6 +236,7 @@ async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome 
     let mut started = vec![false; plan.changes.len()];
     let mut running = JoinSet::new();
     let parallelism = parallelism.max(1);
+    let mut preparations = prepare_all(&applier, plan);
 
     loop {
         // Skip what can never run; start what is ready.
@@ -216,6 +253,11 @@ async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome 
                 if let Some(root) = failed_dependency {
                     started[index] = true;
                     finished[index] = Some(Err(root.clone()));
+                    // Its image will not be needed (a replica's build passes to the next
+                    // replica waiting for it).
+                    if let Some(preparation) = preparations[index].take() {
+                        preparation.abort();
+                    }
                     let instance = plan.changes[index].instance.clone();
                     applier.emit(Event::Skipped(instance.clone(), root));
                     outcome.skipped.push(instance);
@@ -230,8 +272,10 @@ async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome 
                     started[index] = true;
                     let change = plan.changes[index].clone();
                     let applier = applier.clone();
+                    let preparation = preparations[index].take();
+                    let awaited = awaited[index];
                     running.spawn(async move {
-                        let result = with_progress(&applier, &change).await;
+                        let result = with_progress(&applier, &change, preparation, awaited).await;
                         (index, result)
                     });
                     progress = true;
@@ -239,6 +283,11 @@ async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome 
             }
         }
         let Some(joined) = running.join_next().await else {
+            // What was prepared for changes that never started (interrupted) stops with
+            // them.
+            for preparation in preparations.iter().flatten() {
+                preparation.abort();
+            }
             outcome.not_started = (0..plan.changes.len())
                 .filter(|&index| !started[index])
                 .map(|index| plan.changes[index].instance.clone())
@@ -279,21 +328,71 @@ async fn run(applier: Arc<Applier>, plan: &Plan, parallelism: usize) -> Outcome 
 /// How often a long change says it is still going.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
-/// Runs one change, saying every ten seconds that it is still going (image builds and
-/// health checks can take minutes).
-async fn with_progress(applier: &Applier, change: &Change) -> Result<(), Failed> {
+/// A change's preparation ([`Driver::prepare`](crate::kind::Driver::prepare)), running.
+type Preparation = JoinHandle<Result<(), Error>>;
+
+/// Starts the preparation of every change that makes something, each on a task of its
+/// own, all at once: an image build needs nothing of the dependency chain, so it runs
+/// alongside it instead of after it (the router's image used to be built only once every
+/// service was healthy). Replicas of one resource share one build: the driver sees to
+/// that. (Outside `--parallelism`: that bounds the changes, and a build waiting for its
+/// turn would hold a change's place for nothing.)
+fn prepare_all(applier: &Arc<Applier>, plan: &Plan) -> Vec<Option<Preparation>> {
+    plan.changes
+        .iter()
+        .map(|change| {
+            if change.action == Action::Delete || change.after.is_none() {
+                return None;
+            }
+            let applier = applier.clone();
+            let change = change.clone();
+            Some(tokio::spawn(
+                async move { prepare(&applier, &change).await },
+            ))
+        })
+        .collect()
+}
+
+/// One change's preparation, with the attributes as planned.
+async fn prepare(applier: &Applier, change: &Change) -> Result<(), Error> {
+    let instance = &change.instance;
+    let kind = instance.resource.kind();
+    let driver = applier.backend.driver(kind.name())?;
+    let planned = change.after.clone().unwrap_or_default();
+    let resource = Instance {
+        resource: instance.resource.clone(),
+        index: None,
+    };
+    let progress = |step: Progress| applier.emit(Event::Progress(resource.clone(), step));
+    let labels = applier.labels(kind, instance, &planned);
+    let work = applier.work(instance, &labels, &progress);
+    driver.prepare(&work, &planned).await
+}
+
+/// Runs one change, saying every ten seconds that it is still going (health checks can
+/// take minutes), except while it waits for its preparation: an image build says how far
+/// it is itself, once for all the replicas waiting for it.
+async fn with_progress(
+    applier: &Applier,
+    change: &Change,
+    preparation: Option<Preparation>,
+    awaited: bool,
+) -> Result<(), Failed> {
     let began = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval_at(began + PROGRESS_EVERY, PROGRESS_EVERY);
-    let work = execute(applier, change);
+    let preparing = AtomicBool::new(false);
+    let work = execute(applier, change, preparation, awaited, &preparing);
     tokio::pin!(work);
     loop {
         tokio::select! {
             result = &mut work => return result,
-            _ = ticker.tick() => applier.emit(Event::StillWorking(
-                change.instance.clone(),
-                change.action,
-                began.elapsed(),
-            )),
+            _ = ticker.tick() => if !preparing.load(Ordering::Relaxed) {
+                applier.emit(Event::StillWorking(
+                    change.instance.clone(),
+                    change.action,
+                    began.elapsed(),
+                ))
+            },
         }
     }
 }
@@ -372,11 +471,32 @@ impl From<state::StateError> for Failed {
     }
 }
 
-/// Carries out one change and records it in the state file.
-async fn execute(applier: &Applier, change: &Change) -> Result<(), Failed> {
+/// Carries out one change and records it in the state file; first waits for its
+/// preparation, with `preparing` set meanwhile. `awaited`: another change waits for it
+/// (see [`Work::awaited`]).
+async fn execute(
+    applier: &Applier,
+    change: &Change,
+    preparation: Option<Preparation>,
+    awaited: bool,
+    preparing: &AtomicBool,
+) -> Result<(), Failed> {
     let instance = &change.instance;
     let start = Instant::now();
     applier.emit(Event::Started(instance.clone(), change.action));
+    if let Some(preparation) = preparation {
+        preparing.store(true, Ordering::Relaxed);
+        let prepared = preparation.await;
+        preparing.store(false, Ordering::Relaxed);
+        match prepared {
+            Ok(result) => result?,
+            Err(join) => {
+                return Err(
+                    Error::Bug(format!("the preparation of {instance} ended: {join}")).into(),
+                );
+            }
+        }
+    }
     let kind = instance.resource.kind();
     let driver = applier.backend.driver(kind.name())?;
     let key = instance.to_string();
@@ -386,21 +506,17 @@ async fn execute(applier: &Applier, change: &Change) -> Result<(), Failed> {
         .resources
         .get(&key)
         .map(Recorded::from);
-    let progress = |message: String| applier.emit(Event::Progress(instance.clone(), message));
+    let progress = |step: Progress| applier.emit(Event::Progress(instance.clone(), step));
     let planned = match change.action {
         Action::Delete => Attributes::default(),
         _ => resolve_now(applier, change)?,
     };
-    let lineage = applier.state.lineage();
-    let labels = labels(&applier.config.project, &lineage, kind, instance, &planned);
+    let labels = applier.labels(kind, instance, &planned);
     let work = Work {
-        instance,
-        project: &applier.config.project,
-        root: &applier.config.root,
-        labels: &labels,
         // A move removes the old one to make it anew on the other backend.
         for_replacement: change.moves,
-        progress: &progress,
+        awaited,
+        ..applier.work(instance, &labels, &progress)
     };
 
     let applied = match (change.action, prior) {

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path as FsPath;
 use std::sync::Arc;
+use std::time::Duration;
 
 use toml::de::DeValue;
 
@@ -380,8 +381,37 @@ pub struct Work<'a> {
     /// For a deletion: it makes way for the instance's replacement (the old one first), so
     /// what outlives an instance (a data volume) stays.
     pub for_replacement: bool,
+    /// Other changes of this apply wait for this one: the driver says the instance is up
+    /// as soon as that can be told (a container's health check run at once, where Docker
+    /// runs its first one whole interval after the start). What nothing waits for is up
+    /// when the backend itself says so, so that apply ends with everything as the
+    /// backend reports it.
+    pub awaited: bool,
     /// Says what a long step is doing (an image build), for the person watching.
-    pub progress: &'a (dyn Fn(String) + Send + Sync),
+    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
+}
+
+/// What a long step of a change says it is doing, for the person watching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A step begins, in a few words: `Building image yoyo-web:0123...`.
+    Step(String),
+    /// How far cargo is in the static build of an image's binary.
+    Compiling(resources::binary::Compiling),
+    /// The image `tag` was made (built, or pulled), after this long.
+    Built {
+        /// The image.
+        tag: String,
+        /// How long it took.
+        took: Duration,
+    },
+    /// The image was pushed to the registry the nodes of a swarm pull from, as `image`.
+    Pushed {
+        /// The registry's reference.
+        image: String,
+        /// How long it took.
+        took: Duration,
+    },
 }
 
 /// Carrying out changes of one kind on one backend. Attributes in, attributes out: a
@@ -398,6 +428,17 @@ pub trait Driver: Send + Sync {
         recorded: &Recorded,
     ) -> Result<Option<Attributes>, Error> {
         Ok(Some(recorded.attributes.clone()))
+    }
+
+    /// What a change making the instance needs that no other change has to be done for
+    /// (its image: built, or pulled), so that it is ready by the time the instance's
+    /// dependencies are. Apply calls it for every planned create, update and replacement
+    /// as soon as it starts, all at once and alongside the dependency chain, and the change
+    /// waits for it before it touches anything. `planned` is as the plan has it: what only
+    /// apply can give (a secret's value, another container's id) is still unknown. By
+    /// default there is nothing to prepare.
+    async fn prepare(&self, _work: &Work<'_>, _planned: &Attributes) -> Result<(), Error> {
+        Ok(())
     }
 
     /// Makes the instance from its planned attributes (every value known).

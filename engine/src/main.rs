@@ -4,6 +4,8 @@
 //! 2 (`plan --detailed-exitcode` only) the plan has changes, 3 (`fmt --check` only) env.toml
 //! is not in the canonical layout.
 
+mod progress;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,11 +14,11 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use clap::{Parser, Subcommand};
-use engine::apply::{self, Applier, Event, Outcome};
+use engine::apply::{self, Applier, Outcome};
 use engine::backend::routing::Routing;
 use engine::config::model::Config;
 use engine::config::{self, Overrides};
-use engine::plan::{self, Action, Mode, SavedPlan, Style};
+use engine::plan::{self, Mode, SavedPlan, Style};
 use engine::session::{Reading, Scope, Session, state_path};
 use engine::{state_edit, state_json, views};
 use resources::logs::LogsRequest;
@@ -486,7 +488,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             match plan.mode {
                 Mode::Normal => {}
-                Mode::Destroy => return destroy(session, &plan, false).await,
+                Mode::Destroy => return destroy(session, &plan, false, style.color).await,
                 Mode::RefreshOnly => {
                     let recorded = session.record_refresh(&plan)?;
                     session.close().await?;
@@ -498,7 +500,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::SUCCESS);
                 }
             }
-            let applier = session.applier(Arc::new(print_event));
+            let display = progress::Display::new(std::io::stdout().is_terminal(), style.color);
+            let applier = session.applier(display.events());
             finish_in_flight_on_interrupt(&applier);
             let mut outcome = apply::apply(applier.clone(), &plan, usize::from(*parallelism)).await;
             if exit_code(&outcome) == ExitCode::SUCCESS && !plan.is_empty() {
@@ -519,6 +522,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     )
                     .await?;
             }
+            display.finish();
             let outputs = applier.outputs();
             session.record_outputs(&outputs)?;
             drop(applier);
@@ -545,7 +549,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !plan.is_empty() {
                 confirm("destroy", *auto_approve, "--auto-approve")?;
             }
-            destroy(session, &plan, *keep_images).await
+            destroy(session, &plan, *keep_images, style.color).await
         }
         Command::Import { address, id } => {
             let session = open(&cli, "import", Reading::default()).await?;
@@ -1176,10 +1180,13 @@ async fn destroy(
     session: Session,
     plan: &plan::Plan,
     keep_images: bool,
+    color: bool,
 ) -> anyhow::Result<ExitCode> {
-    let applier = session.applier(Arc::new(print_event));
+    let display = progress::Display::new(std::io::stdout().is_terminal(), color);
+    let applier = session.applier(display.events());
     finish_in_flight_on_interrupt(&applier);
     let mut outcome = apply::apply(applier, plan, 10).await;
+    display.finish();
     if plan.targets.is_empty() {
         let covered = session
             .sweep(&mut outcome, keep_images)
@@ -1214,42 +1221,6 @@ fn confirm(operation: &str, approved: bool, flag: &str) -> anyhow::Result<()> {
     }
     println!();
     Ok(())
-}
-
-fn print_event(event: Event) {
-    let verb = |action: Action| match action {
-        Action::Create => ("Creating", "creating", "Creation"),
-        Action::Update => ("Modifying", "modifying", "Modifications"),
-        Action::Replace => ("Replacing", "replacing", "Replacement"),
-        Action::Delete => ("Destroying", "destroying", "Destruction"),
-    };
-    match event {
-        Event::Started(instance, action) => println!("{instance}: {}...", verb(action).0),
-        Event::StillWorking(instance, action, elapsed) => {
-            println!(
-                "{instance}: Still {}... [{}s elapsed]",
-                verb(action).1,
-                elapsed.as_secs()
-            )
-        }
-        Event::Progress(instance, message) => println!("{instance}: {message}"),
-        Event::Finished(instance, action, elapsed, id) => {
-            let id = id.map(|id| format!(" [id={id}]")).unwrap_or_default();
-            println!(
-                "{instance}: {} complete after {}{id}",
-                verb(action).2,
-                seconds(elapsed)
-            )
-        }
-        Event::Failed(instance) => println!("{instance}: Failed"),
-        Event::Skipped(instance, root) => {
-            println!("{instance}: Skipped, because {root} failed")
-        }
-    }
-}
-
-fn seconds(elapsed: Duration) -> String {
-    format!("{}s", elapsed.as_secs())
 }
 
 fn report(operation: &str, outcome: &Outcome) {

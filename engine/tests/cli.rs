@@ -544,6 +544,23 @@ fn parallelism_is_at_least_one() {
         );
 }
 
+/// What `yoyoform ARGUMENTS` prints run in `dir` on a pseudo-terminal (`script`), with
+/// NO_COLOR set to `no_color` (unset when `None`); it must succeed.
+fn on_a_terminal(dir: &Path, arguments: &str, no_color: Option<&str>) -> String {
+    let binary = env!("CARGO_BIN_EXE_yoyoform");
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-qec", &format!("{binary} {arguments}"), "/dev/null"])
+        .current_dir(dir)
+        .env_remove("NO_COLOR");
+    if let Some(value) = no_color {
+        command.env("NO_COLOR", value);
+    }
+    let output = command.output().expect("running script(1)");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
 /// Colours only on a terminal, and not there when NO_COLOR is set to anything but empty
 /// (no-color.org): a plan run on a pseudo-terminal (`script`) with and without it.
 #[test]
@@ -554,29 +571,42 @@ fn no_color_turns_the_colours_of_a_terminal_off() {
         format!("{PROJECT}[secret.key]\n"),
     )
     .unwrap();
-    let binary = env!("CARGO_BIN_EXE_yoyoform");
     let on_terminal = |no_color: Option<&str>| {
-        let mut command = std::process::Command::new("script");
-        command
-            .args([
-                "-qec",
-                &format!("{binary} plan --refresh=false"),
-                "/dev/null",
-            ])
-            .current_dir(dir.path())
-            .env_remove("NO_COLOR");
-        if let Some(value) = no_color {
-            command.env("NO_COLOR", value);
-        }
-        let output = command.output().expect("running script(1)");
-        assert!(output.status.success(), "{output:?}");
-        let text = String::from_utf8(output.stdout).unwrap();
+        let text = on_a_terminal(dir.path(), "plan --refresh=false", no_color);
         assert!(text.contains("secret.key will be created"), "{text}");
         text.contains("\x1b[")
     };
     assert!(on_terminal(None), "a terminal gets colours");
     assert!(on_terminal(Some("")), "an empty NO_COLOR is unset");
     assert!(!on_terminal(Some("1")), "NO_COLOR=1 turns them off");
+}
+
+/// On a terminal apply draws its progress (indicatif) and leaves each step's line as the
+/// plain form prints it; NO_COLOR keeps every colour out of it. (A secret needs no Docker.)
+#[test]
+fn apply_on_a_terminal_shows_its_steps_without_colours_under_no_color() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fs::write(
+        dir.path().join("env.toml"),
+        format!("{PROJECT}[secret.key]\n"),
+    )
+    .unwrap();
+    let text = on_a_terminal(dir.path(), "apply --auto-approve", Some("1"));
+    assert!(
+        text.contains("secret.key: Creation complete after 0s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Apply complete! Resources: 1 added"),
+        "{text}"
+    );
+    // Select Graphic Rendition (`ESC [ ... m`): colours and bold. The bars may still move
+    // the cursor.
+    let sgr = text
+        .split("\x1b[")
+        .skip(1)
+        .any(|sequence| sequence.chars().find(|c| !c.is_ascii_digit() && *c != ';') == Some('m'));
+    assert!(!sgr, "NO_COLOR=1, yet colours: {text:?}");
 }
 
 /// `completions SHELL` prints clap's completion script, naming the commands.

@@ -912,3 +912,36 @@ async fn a_record_of_a_backend_this_yoyoform_does_not_know_stops_everything() {
         "{error}"
     );
 }
+
+/// Every change that makes something is prepared (its image built) as apply starts, before
+/// any operation, whatever it waits for in the graph; a replacement too, and no deletion.
+#[tokio::test]
+async fn every_create_and_replacement_is_prepared_as_apply_starts() {
+    let world = World::new(PLATFORM);
+    world.backend.delay(Duration::from_millis(20));
+    let (outcome, _) = world.apply(10).await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let mut prepared = world.backend.prepared();
+    prepared.sort();
+    let mut expected: Vec<(String, usize)> = [
+        "network.net",
+        "router.edge",
+        "secret.key",
+        "service.api",
+        "service.web",
+    ]
+    .iter()
+    .map(|instance| (instance.to_string(), 0))
+    .collect();
+    expected.sort();
+    assert_eq!(prepared, expected);
+
+    // web's image changes: only its replacement is prepared, before anything is done.
+    world.write(&PLATFORM.replace("web:1", "web:2"));
+    let done = world.backend.log().len();
+    let (outcome, _) = world.apply(10).await;
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    let prepared = world.backend.prepared();
+    assert_eq!(prepared.last(), Some(&("service.web".to_string(), done)));
+    assert_eq!(prepared.len(), expected.len() + 1);
+}

@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerUpdateBody,
     EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig, NetworkConnectRequest,
@@ -16,15 +17,15 @@ use bollard::query_parameters::{
     StopContainerOptions, UploadToContainerOptions,
 };
 use futures_util::StreamExt;
+use tokio::time::Instant;
 
 use crate::docker::Docker;
 use crate::error::{Error, Result, docker as docker_error, is_not_found};
+use crate::events::Watch;
 use crate::timestamp::Time;
 
 /// Where published ports are bound on the host: loopback only, always.
 const HOST_IP: &str = "127.0.0.1";
-/// How often [`wait_healthy`] looks at the container.
-const POLL: Duration = Duration::from_millis(250);
 /// How often [`wait_healthy`] reports that it is still waiting.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// How long a container without a health check must stay running to count as up: a
@@ -573,23 +574,74 @@ pub async fn stop_and_remove(docker: &Docker, id: &str, grace: Duration) -> Resu
 /// Waits until Docker reports the container healthy, or, for a container without a health
 /// check, until it has been running for a second.
 ///
-/// Looks every 250 ms and calls `progress(elapsed)` every 10 s of waiting. Fails with
-/// [`Error::Unhealthy`] (with the last check's output) as soon as Docker says
-/// `unhealthy`, with [`Error::Exited`] (exit code and last log lines) when the container
-/// stops, with [`Error::Restarting`] when its restart policy restarts it meanwhile, with
+/// Reacts to Docker's events about the container (see [`crate::events`]): it looks again
+/// the moment Docker says the health status changed or the container stopped or started,
+/// and calls `progress(elapsed)` every 10 s of waiting. Fails with [`Error::Unhealthy`]
+/// (with the last check's output) as soon as Docker says `unhealthy`, with
+/// [`Error::Exited`] (exit code and last log lines) when the container stops, with
+/// [`Error::Restarting`] when its restart policy restarts it meanwhile, with
 /// [`Error::HealthTimeout`] after `timeout`.
 pub async fn wait_healthy(
     docker: &Docker,
     id: &str,
     timeout: Duration,
+    progress: impl FnMut(Duration),
+) -> Result<()> {
+    wait_for_health(docker, id, timeout, None, progress).await
+}
+
+/// As [`wait_healthy`], but also runs the container's health check itself every
+/// `every` meanwhile, as Docker's `start_interval` does from API 1.44 on (Docker 20.10
+/// has no such setting): the first check passing is enough.
+///
+/// Docker runs a container's first check one whole `interval` after it starts (1 s
+/// here), so a chain of containers each waiting for the one before pays that interval
+/// once per layer, although a server is usually ready in a tenth of it. The check run
+/// here is the container's own (its test, as its user, within its timeout), so what
+/// passes is what Docker would have seen pass; Docker's own status follows at its first
+/// interval. A check that cannot be run this way (none, or one Docker refuses to exec)
+/// leaves Docker's verdict alone to decide.
+pub async fn wait_checked(
+    docker: &Docker,
+    id: &str,
+    timeout: Duration,
+    every: Duration,
+    progress: impl FnMut(Duration),
+) -> Result<()> {
+    wait_for_health(docker, id, timeout, Some(every), progress).await
+}
+
+/// [`wait_healthy`], probing every `probe` when given: see [`wait_checked`].
+async fn wait_for_health(
+    docker: &Docker,
+    id: &str,
+    timeout: Duration,
+    probe: Option<Duration>,
     mut progress: impl FnMut(Duration),
 ) -> Result<()> {
     let began = Instant::now();
-    let mut next_progress = PROGRESS_EVERY;
+    let deadline = began + timeout;
+    let mut next_progress = began + PROGRESS_EVERY;
     let mut running_since: Option<Instant> = None;
     let mut restarts_at_start = None;
+    let mut watch = None;
+    // The check run here, started with the first look: it ends when the check passes
+    // (`true`), or when it cannot be run (`false`, and it is not asked again).
+    let mut probing = None;
+    let mut probe_given_up = false;
     loop {
         let (response, name) = inspect_waited(docker, id).await?;
+        let watch = watch.get_or_insert_with(|| watch_of(docker, id, &response));
+        if let Some(every) = probe
+            && probing.is_none()
+            && !probe_given_up
+        {
+            let check = response
+                .config
+                .as_ref()
+                .and_then(|config| config.healthcheck.clone());
+            probing = Some(Box::pin(check_until_it_passes(docker, id, check, every)));
+        }
         let state = response.state.clone().unwrap_or_default();
         let health = state.health.clone().unwrap_or_default();
         let last_output = || {
@@ -627,6 +679,8 @@ pub async fn wait_healthy(
             });
         }
         let running = state.running.unwrap_or(false);
+        // Without a health check, no event says "up": the second of running is timed here.
+        let mut wake = deadline.min(next_progress);
         match health.status.and_then(health_status) {
             Some(HealthStatus::Healthy) => return Ok(()),
             Some(HealthStatus::Unhealthy) => {
@@ -641,14 +695,15 @@ pub async fn wait_healthy(
                 if since.elapsed() >= SETTLE {
                     return Ok(());
                 }
+                wake = wake.min(since + SETTLE);
             }
             None => running_since = None,
         }
-        let elapsed = began.elapsed();
-        if elapsed >= timeout {
+        let now = Instant::now();
+        if now >= deadline {
             return Err(Error::HealthTimeout {
                 container: name,
-                waited: elapsed,
+                waited: now - began,
                 status: state
                     .status
                     .map(|s| s.to_string())
@@ -656,21 +711,101 @@ pub async fn wait_healthy(
                 output: last_output(),
             });
         }
-        if elapsed >= next_progress {
-            progress(elapsed);
+        if now >= next_progress {
+            progress(now - began);
             next_progress += PROGRESS_EVERY;
+            continue;
         }
-        tokio::time::sleep(POLL.min(timeout - elapsed)).await;
+        match probing.as_mut().filter(|_| !probe_given_up) {
+            Some(check) => tokio::select! {
+                passed = check => {
+                    if passed {
+                        return Ok(());
+                    }
+                    probe_given_up = true;
+                }
+                _ = watch.next(wake) => {}
+            },
+            None => {
+                watch.next(wake).await;
+            }
+        }
     }
+}
+
+/// Runs the health check `check` of the running container `id` every `every` until it
+/// passes (`true`); `false` at once when it cannot be run here: no check, or one Docker
+/// will not exec (the container gone, stopped).
+async fn check_until_it_passes(
+    docker: &Docker,
+    id: &str,
+    check: Option<HealthConfig>,
+    every: Duration,
+) -> bool {
+    let Some(check) = check else {
+        return false;
+    };
+    let test = check.test.unwrap_or_default();
+    // Docker's forms: ["CMD", program, args...] or ["CMD-SHELL", "command line"].
+    let command: Vec<String> = match test.split_first() {
+        Some((form, rest)) if form == "CMD" && !rest.is_empty() => rest.to_vec(),
+        Some((form, rest)) if form == "CMD-SHELL" => {
+            vec!["/bin/sh".into(), "-c".into(), rest.join(" ")]
+        }
+        _ => return false,
+    };
+    // Docker's default timeout of one check: 30 s.
+    let timeout = check
+        .timeout
+        .filter(|nanos| *nanos > 0)
+        .map_or(Duration::from_secs(30), |nanos| {
+            Duration::from_nanos(nanos.unsigned_abs())
+        });
+    loop {
+        match tokio::time::timeout(timeout, run_check(docker, id, &command)).await {
+            Ok(Ok(0)) => return true,
+            // Failed, or too slow: as Docker, try again at the next turn.
+            Ok(Ok(_)) | Err(_) => {}
+            Ok(Err(_)) => return false,
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Runs `command` in the container as its check would run (its user, its environment),
+/// and returns its exit status; its output is read and dropped.
+async fn run_check(docker: &Docker, id: &str, command: &[String]) -> Result<i64> {
+    let failed = || docker_error("running the health check of", "container", id);
+    let client = docker.client();
+    let options = CreateExecOptions {
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        cmd: Some(command.to_vec()),
+        ..Default::default()
+    };
+    let created = client.create_exec(id, options).await.map_err(failed())?;
+    if let StartExecResults::Attached { mut output, .. } = client
+        .start_exec(&created.id, None)
+        .await
+        .map_err(failed())?
+    {
+        while output.next().await.is_some() {}
+    }
+    let inspected = client.inspect_exec(&created.id).await.map_err(failed())?;
+    Ok(inspected.exit_code.unwrap_or(-1))
 }
 
 /// Waits until a container that runs to completion (a job) has exited: `Ok` when it
 /// exited 0, [`Error::Exited`] with its exit code and last log lines otherwise,
-/// [`Error::StillRunning`] when it still runs after `timeout`.
+/// [`Error::StillRunning`] when it still runs after `timeout`. Reacts to Docker's events,
+/// as [`wait_healthy`] does.
 pub async fn wait_exit(docker: &Docker, id: &str, timeout: Duration) -> Result<()> {
     let began = Instant::now();
+    let deadline = began + timeout;
+    let mut watch = None;
     loop {
         let (response, name) = inspect_waited(docker, id).await?;
+        let watch = watch.get_or_insert_with(|| watch_of(docker, id, &response));
         let state = response.state.unwrap_or_default();
         if matches!(
             state.status,
@@ -685,15 +820,20 @@ pub async fn wait_exit(docker: &Docker, id: &str, timeout: Duration) -> Result<(
                 }),
             };
         }
-        let elapsed = began.elapsed();
-        if elapsed >= timeout {
+        if Instant::now() >= deadline {
             return Err(Error::StillRunning {
                 container: name,
-                waited: elapsed,
+                waited: began.elapsed(),
             });
         }
-        tokio::time::sleep(POLL.min(timeout - elapsed)).await;
+        watch.next(deadline).await;
     }
+}
+
+/// The events of a container being waited on, from its creation on.
+fn watch_of<'a>(docker: &'a Docker, id: &str, response: &ContainerInspectResponse) -> Watch<'a> {
+    let created = response.created.as_deref().and_then(Time::parse);
+    Watch::new(docker, id, created)
 }
 
 /// A container being waited on, with its name: one that vanished meanwhile is an error.

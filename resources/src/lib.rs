@@ -23,6 +23,7 @@ pub mod container;
 mod docker;
 mod dockerignore;
 mod error;
+mod events;
 pub mod exec;
 pub mod hash;
 pub mod image;

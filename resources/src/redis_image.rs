@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
@@ -48,23 +49,39 @@ pub fn dockerfile() -> &'static str {
 /// The files that go into the image, absolute paths, sorted: the two binaries and every
 /// library they load.
 pub fn image_files() -> Result<Vec<PathBuf>> {
+    // The two `ldd` runs side by side: each takes a few tens of milliseconds, which plan
+    // pays before it says anything.
+    let found: Vec<Result<Vec<PathBuf>>> = std::thread::scope(|scope| {
+        let runs: Vec<_> = [REDIS_SERVER, REDIS_CLI]
+            .into_iter()
+            .map(|binary| scope.spawn(move || binary_and_libraries(Path::new(binary))))
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().expect("ldd's thread does not panic"))
+            .collect()
+    });
     let mut files = BTreeSet::new();
-    for binary in [REDIS_SERVER, REDIS_CLI] {
-        let binary = Path::new(binary);
-        if !binary.exists() {
-            return Err(Error::MissingProgram {
-                program: if binary.ends_with("redis-server") {
-                    "redis-server"
-                } else {
-                    "redis-cli"
-                },
-                hint: "apt-get install redis-server",
-            });
-        }
-        files.insert(binary.to_path_buf());
-        files.extend(shared_libraries(binary)?);
+    for binary in found {
+        files.extend(binary?);
     }
     Ok(files.into_iter().collect())
+}
+
+/// The binary and the libraries it loads; a missing binary is named with its package.
+fn binary_and_libraries(binary: &Path) -> Result<Vec<PathBuf>> {
+    if !binary.exists() {
+        return Err(Error::MissingProgram {
+            program: if binary.ends_with("redis-server") {
+                "redis-server"
+            } else {
+                "redis-cli"
+            },
+            hint: "apt-get install redis-server",
+        });
+    }
+    let mut files = vec![binary.to_path_buf()];
+    files.extend(shared_libraries(binary)?);
+    Ok(files)
 }
 
 /// The libraries `ldd` says the binary loads.
@@ -123,7 +140,21 @@ fn parse_ldd(output: &str) -> Result<Vec<PathBuf>, String> {
 /// The sha256 (hex) of everything the image is made of: each file's path and content, then
 /// the Dockerfile. Reads files only, no Docker: a new `redis-server` package or a new
 /// Dockerfile gives a new tag.
+///
+/// Once per process: the files are read (two `ldd` runs, some 10 MB hashed) about a tenth
+/// of a second, which apply would otherwise pay again for each change that resolves the
+/// Redis's attributes, the first of them on the way to the first container.
 pub fn redis_inputs_hash() -> Result<String> {
+    static HASH: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = HASH.get() {
+        return Ok(hash.clone());
+    }
+    let hash = hash_inputs()?;
+    Ok(HASH.get_or_init(|| hash).clone())
+}
+
+/// [`redis_inputs_hash`], read now.
+fn hash_inputs() -> Result<String> {
     let mut hasher = Sha256::new();
     for file in image_files()? {
         let content = std::fs::read(&file).map_err(io("reading", &file))?;

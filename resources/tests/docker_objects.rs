@@ -323,17 +323,14 @@ async fn a_container_joins_every_network_with_its_aliases_and_runs_a_health_comm
     );
 }
 
-#[tokio::test]
-async fn a_failing_health_check_is_reported_with_its_output() {
-    let docker = docker().await;
-    let project = Project::new();
-    let tag = project.redis_image(&docker).await;
-    // The server listens elsewhere than where the image's check looks.
-    let spec = ContainerSpec {
-        name: format!("{}-unhealthy", project.name),
-        image: tag,
+/// A Redis whose server listens elsewhere than where the image's check looks: unhealthy
+/// after two checks, 200 ms apart.
+fn unhealthy_redis(project: &Project, image: String, name: &str) -> ContainerSpec {
+    ContainerSpec {
+        name: format!("{}-{name}", project.name),
+        image,
         command: Some(vec!["--port".into(), "6380".into()]),
-        labels: project.labels("redis.unhealthy"),
+        labels: project.labels(&format!("redis.{name}")),
         health: Some(HealthSpec::Timings(HealthTimings {
             interval: Some(Duration::from_millis(200)),
             retries: Some(2),
@@ -341,7 +338,15 @@ async fn a_failing_health_check_is_reported_with_its_output() {
             timeout: Some(Duration::from_secs(2)),
         })),
         ..Default::default()
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_failing_health_check_is_reported_with_its_output() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let spec = unhealthy_redis(&project, tag, "unhealthy");
     let id = container::create(&docker, &spec).await.unwrap();
     let error = container::wait_healthy(&docker, &id, Duration::from_secs(30), |_| {})
         .await
@@ -618,4 +623,161 @@ async fn an_image_is_pushed_to_a_registry_or_the_error_says_why_not() {
         .unwrap();
     assert!(!image::exists(&docker, &pushed).await.unwrap());
     assert!(!image::exists(&docker, &tag).await.unwrap());
+}
+
+/// The waits react to Docker's events: each returns within a few milliseconds of the
+/// event that decides it (`health_status: healthy`, `health_status: unhealthy`, `die`), by
+/// Docker's own timestamps, where looking every 250 ms lagged 125 ms behind on average.
+/// Containers that become healthy, one that becomes unhealthy, one that exits.
+#[tokio::test]
+async fn waits_return_as_soon_as_docker_says_what_decides_them() {
+    use std::time::SystemTime;
+
+    use bollard::query_parameters::EventsOptions;
+    use futures_util::StreamExt;
+
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let began = SystemTime::now();
+    let timings = |retries| HealthTimings {
+        interval: Some(Duration::from_millis(300)),
+        retries: Some(retries),
+        start_period: Some(Duration::from_millis(1)),
+        timeout: Some(Duration::from_secs(2)),
+    };
+    let spec = |name: &str, command: Option<Vec<String>>, health| ContainerSpec {
+        name: format!("{}-{name}", project.name),
+        image: tag.clone(),
+        command,
+        labels: project.labels(&format!("redis.{name}")),
+        health: Some(health),
+        ..Default::default()
+    };
+    let mut waits = Vec::new();
+    for index in 0..4 {
+        let spec = spec(
+            &format!("healthy-{index}"),
+            None,
+            HealthSpec::Timings(timings(3)),
+        );
+        waits.push((spec, "health_status: healthy"));
+    }
+    // Listening elsewhere than where the image's check looks: unhealthy after 2 checks.
+    let command = Some(vec!["--port".into(), "6380".into()]);
+    waits.push((
+        spec("unhealthy", command, HealthSpec::Timings(timings(2))),
+        "health_status: unhealthy",
+    ));
+    // Exits 3 after a second, once the wait has long started.
+    let exits = ContainerSpec {
+        image: project.busybox_image(&docker).await,
+        command: Some(vec!["sh".into(), "-c".into(), "sleep 1; exit 3".into()]),
+        ..spec("exits", None, HealthSpec::Disabled)
+    };
+    let mut tasks = Vec::new();
+    for (spec, decisive) in waits {
+        let docker = docker.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = container::create(&docker, &spec).await.unwrap();
+            let result =
+                container::wait_healthy(&docker, &id, Duration::from_secs(30), |_| {}).await;
+            (id, decisive, result.is_ok(), SystemTime::now())
+        }));
+    }
+    {
+        let docker = docker.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = container::create(&docker, &exits).await.unwrap();
+            let result = container::wait_exit(&docker, &id, Duration::from_secs(30)).await;
+            (id, "die", result.is_ok(), SystemTime::now())
+        }));
+    }
+    let mut returned = Vec::new();
+    for task in tasks {
+        returned.push(task.await.unwrap());
+    }
+    // Docker's own record of when each event happened.
+    let nanos = |time: SystemTime| time.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+    let since = nanos(began).as_secs().to_string();
+    let until = format!("{}", nanos(SystemTime::now()).as_secs() + 1);
+    let filters = std::collections::HashMap::from([(
+        "label".to_string(),
+        vec![format!("yoyoform.project={}", project.name)],
+    )]);
+    let events: Vec<_> = docker
+        .client()
+        .events(Some(EventsOptions {
+            since: Some(since),
+            until: Some(until),
+            filters: Some(filters),
+        }))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|event| event.expect("an event"))
+        .collect();
+    let mut lags = Vec::new();
+    for (id, decisive, ok, at) in &returned {
+        assert_eq!(*ok, decisive.ends_with(": healthy"), "{decisive}");
+        let event = events
+            .iter()
+            .find(|event| {
+                event.action.as_deref() == Some(decisive)
+                    && event.actor.as_ref().and_then(|actor| actor.id.as_deref()) == Some(id)
+            })
+            .unwrap_or_else(|| panic!("no `{decisive}` event for {id}: {events:?}"));
+        let happened = Duration::from_nanos(event.time_nano.unwrap() as u64);
+        lags.push(nanos(*at).saturating_sub(happened));
+    }
+    lags.sort();
+    // The median of six, so that one wait slowed by the machine's other load does not
+    // decide; the wait also reads the container's state and, on a failure, its logs.
+    eprintln!("from the deciding event to the wait's return: {lags:?}");
+    let median = lags[lags.len() / 2];
+    assert!(median < Duration::from_millis(80), "{lags:?}");
+}
+
+/// `wait_checked` runs the container's own check as soon as it can: a server ready at once
+/// is up long before Docker's first check, one whole interval (here 5 s) after the start,
+/// while Docker still says `starting`. A check that fails there is tried again until it
+/// passes; one that cannot pass leaves Docker's verdict to decide.
+#[tokio::test]
+async fn wait_checked_runs_the_check_before_dockers_first_interval() {
+    let docker = docker().await;
+    let project = Project::new();
+    let tag = project.redis_image(&docker).await;
+    let spec = ContainerSpec {
+        name: format!("{}-quick", project.name),
+        image: tag.clone(),
+        labels: project.labels("redis.quick"),
+        health: Some(HealthSpec::Timings(HealthTimings {
+            interval: Some(Duration::from_secs(5)),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let checked = |id: String| {
+        let docker = docker.clone();
+        async move {
+            let every = Duration::from_millis(100);
+            container::wait_checked(&docker, &id, Duration::from_secs(30), every, |_| {}).await
+        }
+    };
+    let id = container::create(&docker, &spec).await.unwrap();
+    let began = Instant::now();
+    checked(id.clone()).await.unwrap();
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
+    let actual = container::inspect(&docker, &id).await.unwrap().unwrap();
+    assert_eq!(actual.health, Some(HealthStatus::Starting));
+
+    // The check run here fails every time: Docker's verdict decides.
+    let spec = unhealthy_redis(&project, tag, "never");
+    let id = container::create(&docker, &spec).await.unwrap();
+    let error = checked(id).await.unwrap_err();
+    assert!(matches!(error, Error::Unhealthy { .. }), "{error}");
 }

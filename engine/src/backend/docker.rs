@@ -25,9 +25,15 @@ pub struct DockerHost {
     connection: OnceCell<resources::Docker>,
     /// The project to hold from the first connection on, and how this command says so.
     hold: Mutex<Option<Hold>>,
-    /// One lock per image tag, so the replicas of a service build their image once.
-    images: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// Builds of static binaries run one at a time (cargo would serialise them anyway).
+    /// One lock per image tag, so the replicas of a service build their image once; it
+    /// holds whether the image is known to be ready, so that it is looked for once.
+    images: Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>,
+    /// Builds of static binaries run one at a time: cargo would serialise them anyway (one
+    /// target folder, one lock). Not one `cargo build -p a -p b ...` for them all either:
+    /// measured on the platform (docs/benchmarks.md, section 1), one build of the four
+    /// services unifies their dependencies' features, recompiles nine shared crates and
+    /// took 64 s where the four in a row took 24 s, and the next single build then
+    /// recompiles each service again.
     cargo: tokio::sync::Mutex<()>,
 }
 
@@ -66,8 +72,9 @@ impl DockerHost {
             .await
     }
 
-    /// Holds the image tag until dropped: whoever holds it builds or checks that image.
-    pub async fn image_lock(&self, tag: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    /// Holds the image tag until dropped: whoever holds it builds or checks that image,
+    /// and sets it `true` once the image is ready (then no one needs to look again).
+    pub async fn image_lock(&self, tag: &str) -> tokio::sync::OwnedMutexGuard<bool> {
         let lock = self
             .images
             .lock()
@@ -81,6 +88,11 @@ impl DockerHost {
     /// Holds the one cargo build until dropped.
     pub async fn cargo_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.cargo.lock().await
+    }
+
+    /// The cargo build, when no other build holds it.
+    pub fn try_cargo_lock(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.cargo.try_lock().ok()
     }
 
     /// Holds `project` on the daemon from the first connection on (see [`Backend::hold`]).

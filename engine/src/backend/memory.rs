@@ -37,6 +37,8 @@ struct Store {
     last_id: u64,
     /// `create service.api #3`, in the order they happened.
     log: Vec<String>,
+    /// Each preparation asked for, with how many operations were done by then.
+    prepared: Vec<(String, usize)>,
     /// Instance → the message its next operations fail with.
     failing: BTreeMap<String, String>,
     /// Instance → path → the value returned instead of the planned one.
@@ -91,6 +93,12 @@ impl MemoryBackend {
     /// Every operation so far, in order: `create service.api #3`, `delete service.api #1`.
     pub fn log(&self) -> Vec<String> {
         self.store().log.clone()
+    }
+
+    /// Every preparation apply asked for, in order: the instance, and how many operations
+    /// were done when it was asked.
+    pub fn prepared(&self) -> Vec<(String, usize)> {
+        self.store().prepared.clone()
     }
 
     /// The most operations that were ever in flight at once.
@@ -340,6 +348,14 @@ impl Driver for MemoryDriver {
         let id = recorded.ids.first().map_or("", String::as_str);
         let found = self.store().objects.get(id).cloned();
         Ok(found.map(|object| object.attributes))
+    }
+
+    /// Only noted: what a real driver prepares (an image) the memory backend has at once.
+    async fn prepare(&self, work: &Work<'_>, _planned: &Attributes) -> Result<(), Error> {
+        let mut store = self.store();
+        let done = store.log.len();
+        store.prepared.push((work.instance.to_string(), done));
+        Ok(())
     }
 
     async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {

@@ -165,6 +165,11 @@ impl Driver for Router {
             .await
     }
 
+    /// What is made is made here, so it is prepared here.
+    async fn prepare(&self, work: &Work<'_>, planned: &Attributes) -> Result<(), Error> {
+        self.here()?.prepare(work, planned).await
+    }
+
     async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {
         self.here()?.create(work, planned).await
     }

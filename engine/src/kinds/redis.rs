@@ -20,7 +20,9 @@ use crate::backend::swarm::SwarmHost;
 use crate::config::model::{Address, Target};
 use crate::config::{Checked, Table};
 use crate::error::Error;
-use crate::kind::{Attribute, Decision, Diff, Driver, Kind, Recorded, Schema, Settings, Work};
+use crate::kind::{
+    Attribute, Decision, Diff, Driver, Kind, Progress, Recorded, Schema, Settings, Work,
+};
 use crate::plan::Instance;
 use crate::resolve::Context;
 
@@ -158,7 +160,7 @@ impl Hooks for RedisHooks {
         tag: &str,
     ) -> Result<(), Error> {
         let docker = host.docker().await?;
-        (work.progress)(format!("Building image {tag}..."));
+        (work.progress)(Progress::Step(format!("Building image {tag}...")));
         let address = work.instance.resource.to_string();
         let labels = Labels::new(work.project).address(&address).build();
         resources::redis_image::build(docker, tag, &labels).await?;

@@ -3,7 +3,7 @@
 //! volume, running to completion) comes in through its [`Hooks`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use resources::Docker;
 use resources::container::{ContainerActual, ContainerSpec};
@@ -15,11 +15,19 @@ use crate::backend::Process;
 use crate::backend::docker::DockerHost;
 use crate::config::model::Target;
 use crate::error::Error;
-use crate::kind::{Applied, Driver, Recorded, Work, check_import_name};
+use crate::kind::{Applied, Driver, Progress, Recorded, Work, check_import_name};
 use crate::plan::Instance;
 
 /// How long a container may take to become healthy.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
+/// How often a starting container that another change waits for has its health check run
+/// (by yoyoform, besides Docker's own every `interval`). Measured (docs/benchmarks.md,
+/// section 1): a check costs the daemon about 20 ms of CPU, an exec through containerd
+/// and runc. Run here a few times while a container starts, they cost a fraction of a
+/// second of CPU per apply and save most of an interval per layer of the chain; a shorter
+/// `interval` would save the same but cost it for as long as the platform runs (at 250 ms,
+/// seven containers keep half a core busy), so Docker's interval stays as declared.
+const START_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 /// Makes containers on one Docker daemon.
 pub struct DockerContainer {
@@ -36,9 +44,13 @@ impl DockerContainer {
         }
     }
 
-    /// Everything before the container is made: the spec, the image, the kind's own
-    /// preparation, its volumes checked.
-    async fn prepare(&self, work: &Work<'_>, planned: &Attributes) -> Result<ContainerSpec, Error> {
+    /// Everything before the container is made: the spec, the image (ready already when
+    /// apply prepared it), the kind's own preparation, its volumes checked.
+    async fn before_start(
+        &self,
+        work: &Work<'_>,
+        planned: &Attributes,
+    ) -> Result<ContainerSpec, Error> {
         let spec = spec(work, planned)?;
         self.ensure_image(work, planned).await?;
         let docker = self.host.docker().await?;
@@ -52,12 +64,23 @@ impl DockerContainer {
     /// Makes the planned image unless Docker has it; replicas share one build.
     async fn ensure_image(&self, work: &Work<'_>, planned: &Attributes) -> Result<(), Error> {
         let tag = planned.get_text("image").unwrap_or_default();
-        let _held = self.host.image_lock(tag).await;
-        let docker = self.host.docker().await?;
-        if resources::image::exists(docker, tag).await? {
+        let mut ready = self.host.image_lock(tag).await;
+        if *ready {
             return Ok(());
         }
-        self.hooks.make_image(&self.host, work, planned, tag).await
+        let docker = self.host.docker().await?;
+        if !resources::image::exists(docker, tag).await? {
+            let began = Instant::now();
+            self.hooks
+                .make_image(&self.host, work, planned, tag)
+                .await?;
+            (work.progress)(Progress::Built {
+                tag: tag.to_owned(),
+                took: began.elapsed(),
+            });
+        }
+        *ready = true;
+        Ok(())
     }
 
     /// Makes the container and waits for it: healthy, or (a job) exited 0. A container
@@ -74,7 +97,7 @@ impl DockerContainer {
         let waited = if self.hooks.runs_to_completion() {
             resources::container::wait_exit(docker, &id, JOB_TIMEOUT).await
         } else {
-            up(docker, &id, planned).await
+            up(docker, &id, planned, work.awaited).await
         };
         if let Err(error) = waited {
             let _ = resources::container::remove(docker, &id).await;
@@ -124,8 +147,13 @@ impl Driver for DockerContainer {
         Ok(actual.map(|actual| observed(&recorded.attributes, &actual)))
     }
 
+    /// The image, built or pulled while the dependencies come up.
+    async fn prepare(&self, work: &Work<'_>, planned: &Attributes) -> Result<(), Error> {
+        self.ensure_image(work, planned).await
+    }
+
     async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {
-        let spec = self.prepare(work, planned).await?;
+        let spec = self.before_start(work, planned).await?;
         let docker = self.host.docker().await?;
         let id = self.start(docker, work, &spec, planned).await?;
         self.applied(docker, planned, id).await
@@ -202,7 +230,7 @@ impl Driver for DockerContainer {
         if same {
             // Killed before it was up, or before it got its restart policy.
             if !self.hooks.runs_to_completion() {
-                up(docker, id, planned).await?;
+                up(docker, id, planned, work.awaited).await?;
             }
             return self.applied(docker, planned, id.to_owned()).await;
         }
@@ -214,7 +242,7 @@ impl Driver for DockerContainer {
 
     async fn update(
         &self,
-        _work: &Work<'_>,
+        work: &Work<'_>,
         prior: &Recorded,
         planned: &Attributes,
     ) -> Result<Applied, Error> {
@@ -222,7 +250,7 @@ impl Driver for DockerContainer {
         let docker = self.host.docker().await?;
         let id = prior.ids.first().cloned().unwrap_or_default();
         resources::container::start(docker, &id).await?;
-        up(docker, &id, planned).await?;
+        up(docker, &id, planned, work.awaited).await?;
         self.applied(docker, planned, id).await
     }
 
@@ -235,7 +263,7 @@ impl Driver for DockerContainer {
         prior: &Recorded,
         planned: &Attributes,
     ) -> Result<Applied, Error> {
-        let spec = self.prepare(work, planned).await?;
+        let spec = self.before_start(work, planned).await?;
         let docker = self.host.docker().await?;
         let mut old = None;
         if let Some(id) = prior.ids.first() {
@@ -295,8 +323,21 @@ impl Driver for DockerContainer {
 
 /// Waits until a container that stays up is healthy, then gives it its planned restart
 /// policy (not before: one that fails as it starts is reported, not restarted for ever).
-async fn up(docker: &Docker, id: &str, planned: &Attributes) -> resources::Result<()> {
-    resources::container::wait_healthy(docker, id, HEALTH_TIMEOUT, |_| {}).await?;
+/// When another change waits for it (`awaited`), its health check is also run here every
+/// [`START_CHECK_EVERY`] until it passes, instead of waiting a whole interval for
+/// Docker's first; otherwise Docker's verdict it is.
+async fn up(
+    docker: &Docker,
+    id: &str,
+    planned: &Attributes,
+    awaited: bool,
+) -> resources::Result<()> {
+    if awaited {
+        resources::container::wait_checked(docker, id, HEALTH_TIMEOUT, START_CHECK_EVERY, |_| {})
+            .await?;
+    } else {
+        resources::container::wait_healthy(docker, id, HEALTH_TIMEOUT, |_| {}).await?;
+    }
     match planned.get_text("restart").unwrap_or("no") {
         "no" => Ok(()),
         restart => resources::container::set_restart_policy(docker, id, restart).await,

@@ -12,7 +12,7 @@ use super::build_tag;
 use crate::attributes::Attributes;
 use crate::backend::docker::DockerHost;
 use crate::error::Error;
-use crate::kind::{Recorded, Work};
+use crate::kind::{Progress, Recorded, Work};
 
 /// What a container kind adds to the driver.
 #[async_trait::async_trait]
@@ -81,11 +81,25 @@ async fn build_or_pull(
     };
     let context = FsPath::new(build.get("context").map_or("", String::as_str));
     let binary = build.get("binary").map(String::as_str);
-    (work.progress)(format!("Building image {tag}..."));
+    (work.progress)(Progress::Step(format!("Building image {tag}...")));
     let folder = work.root.join(context);
     if let Some(binary) = binary {
-        let _cargo = host.cargo_lock().await;
-        resources::binary::build_static(binary, &folder).await?;
+        // Said, so that the minutes another image's build takes are not taken for this one's.
+        let _cargo = match host.try_cargo_lock() {
+            Some(held) => held,
+            None => {
+                (work.progress)(Progress::Step(
+                    "Waiting for another image's cargo build to finish...".to_owned(),
+                ));
+                let held = host.cargo_lock().await;
+                (work.progress)(Progress::Step(format!("Compiling {binary}...")));
+                held
+            }
+        };
+        let compiling = |compiling: &resources::binary::Compiling| {
+            (work.progress)(Progress::Compiling(compiling.clone()))
+        };
+        resources::binary::build_static(binary, &folder, &compiling).await?;
     }
     let address = work.instance.resource.to_string();
     let labels = Labels::new(work.project).address(&address).build();

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use resources::Docker;
 use resources::labels::{ADDRESS, PROJECT};
@@ -29,7 +29,7 @@ use crate::backend::Process;
 use crate::backend::swarm::SwarmHost;
 use crate::config::model::Target;
 use crate::error::Error;
-use crate::kind::{Applied, Driver, Recorded, Work, check_import_name};
+use crate::kind::{Applied, Driver, Progress, Recorded, Work, check_import_name};
 use crate::kinds::secret;
 use crate::plan::Instance;
 
@@ -55,7 +55,11 @@ impl SwarmService {
 
     /// Everything before the service is made or updated: the image where the nodes find
     /// it, the kind's own preparation (Redis's volume), the secrets and configs, the spec.
-    async fn prepare(&self, work: &Work<'_>, planned: &Attributes) -> Result<ServiceSpec, Error> {
+    async fn before_start(
+        &self,
+        work: &Work<'_>,
+        planned: &Attributes,
+    ) -> Result<ServiceSpec, Error> {
         self.ensure_image(work, planned).await?;
         let docker = self.swarm.docker().await?;
         self.hooks.before_create(docker, work, planned).await?;
@@ -72,17 +76,31 @@ impl SwarmService {
             None => image,
         };
         let daemon = self.swarm.daemon();
-        let _held = daemon.image_lock(local).await;
+        let mut ready = daemon.image_lock(local).await;
+        if *ready {
+            return Ok(());
+        }
         let docker = self.swarm.docker().await?;
         if !resources::image::exists(docker, local).await? {
+            let began = Instant::now();
             self.hooks.make_image(daemon, work, planned, local).await?;
+            (work.progress)(Progress::Built {
+                tag: local.to_owned(),
+                took: began.elapsed(),
+            });
         }
         if let Some(registry) = self.swarm.registry()
             && local != image
         {
-            (work.progress)(format!("Pushing image {image}..."));
+            let began = Instant::now();
+            (work.progress)(Progress::Step(format!("Pushing image {image}...")));
             resources::image::push(docker, local, registry).await?;
+            (work.progress)(Progress::Pushed {
+                image: image.to_owned(),
+                took: began.elapsed(),
+            });
         }
+        *ready = true;
         Ok(())
     }
 
@@ -145,8 +163,13 @@ impl Driver for SwarmService {
         Ok(actual.map(|actual| observed(project, instance, &recorded.attributes, &actual)))
     }
 
+    /// The image, built (and pushed) while the dependencies come up.
+    async fn prepare(&self, work: &Work<'_>, planned: &Attributes) -> Result<(), Error> {
+        self.ensure_image(work, planned).await
+    }
+
     async fn create(&self, work: &Work<'_>, planned: &Attributes) -> Result<Applied, Error> {
-        let spec = self.prepare(work, planned).await?;
+        let spec = self.before_start(work, planned).await?;
         let id = self.start(work, &spec).await?;
         let docker = self.swarm.docker().await?;
         self.applied(docker, work, planned, id).await
@@ -160,7 +183,7 @@ impl Driver for SwarmService {
         prior: &Recorded,
         planned: &Attributes,
     ) -> Result<Applied, Error> {
-        let spec = self.prepare(work, planned).await?;
+        let spec = self.before_start(work, planned).await?;
         let docker = self.swarm.docker().await?;
         let id = prior.ids.first().cloned().unwrap_or_default();
         let inspect = || async {
@@ -176,9 +199,9 @@ impl Driver for SwarmService {
             Err(Error::Docker(resources::Error::ServiceFailed { message, .. }))
                 if resources::swarm::converge::secrets_mount_race(&message) =>
             {
-                (work.progress)(format!(
+                (work.progress)(Progress::Step(format!(
                     "Docker could not mount the new task's secrets ({message}); updating again"
-                ));
+                )));
                 let rolled_back = inspect().await?;
                 resources::swarm::service::update(docker, &id, rolled_back.version, &spec)
                     .await?;
