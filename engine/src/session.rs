@@ -265,16 +265,18 @@ impl Session {
     /// The `--replace` addresses: each must name something recorded; one that names an
     /// instance not made yet is said so.
     fn replaced(&self) -> Result<Vec<Instance>, Error> {
-        self.selected("--replace", &self.scope.replace, || self.recorded().collect())
-            .map_err(|error| match error {
-                Error::NoSuchAddress { address, .. }
-                    if plan::select("--replace", std::slice::from_ref(&address), &self.known())
-                        .is_ok() =>
-                {
-                    Error::NothingToReplace(address)
-                }
-                error => error,
-            })
+        self.selected("--replace", &self.scope.replace, || {
+            self.recorded().collect()
+        })
+        .map_err(|error| match error {
+            Error::NoSuchAddress { address, .. }
+                if plan::select("--replace", std::slice::from_ref(&address), &self.known())
+                    .is_ok() =>
+            {
+                Error::NothingToReplace(address)
+            }
+            error => error,
+        })
     }
 
     /// A plan saved by `plan --out`, if it still fits: the same env.toml, variables and

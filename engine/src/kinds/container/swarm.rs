@@ -203,8 +203,7 @@ impl Driver for SwarmService {
                     "Docker could not mount the new task's secrets ({message}); updating again"
                 )));
                 let rolled_back = inspect().await?;
-                resources::swarm::service::update(docker, &id, rolled_back.version, &spec)
-                    .await?;
+                resources::swarm::service::update(docker, &id, rolled_back.version, &spec).await?;
                 self.converge(docker, &id).await?;
             }
             result => result?,
