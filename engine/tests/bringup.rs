@@ -159,7 +159,7 @@ fn an_image_is_built_while_what_its_resource_needs_comes_up() {
                         == Some(&format!("{project}-slow"))
             })
             .expect("slow's health_status: healthy event");
-        let healthy_at = healthy.time_nano.expect("the event's time");
+        let healthy_at = i128::from(healthy.time_nano.expect("the event's time"));
         assert!(
             created.nanos() < healthy_at,
             "front's image was made at {} ns, slow turned healthy at {healthy_at} ns",
@@ -167,7 +167,8 @@ fn an_image_is_built_while_what_its_resource_needs_comes_up() {
         );
         // Slow took its four seconds: the test did test something.
         assert!(
-            Duration::from_nanos((healthy_at - created.nanos()) as u64) > Duration::from_secs(1),
+            Duration::from_nanos(u64::try_from(healthy_at - created.nanos()).unwrap_or(0))
+                > Duration::from_secs(1),
             "slow turned healthy too soon after front's build to tell"
         );
     });
