@@ -125,6 +125,7 @@ impl Applier {
     }
 
     fn emit(&self, event: Event) {
+        tracing::debug!(?event, "apply");
         (self.events)(event)
     }
 

@@ -56,6 +56,7 @@ pub async fn build_static(
         total: units(&root, package).await.unwrap_or(0),
         ..Compiling::default()
     };
+    tracing::debug!(package, workspace = %root.display(), units = compiling.total, "cargo build of a static binary");
     let mut child = tokio::process::Command::new(cargo())
         .args([
             "build",

@@ -587,7 +587,10 @@ pub async fn wait_healthy(
     timeout: Duration,
     progress: impl FnMut(Duration),
 ) -> Result<()> {
-    wait_for_health(docker, id, timeout, None, progress).await
+    let began = Instant::now();
+    let waited = wait_for_health(docker, id, timeout, None, progress).await;
+    tracing::debug!(id, healthy = waited.is_ok(), elapsed = ?began.elapsed(), "waited for Docker's health status");
+    waited
 }
 
 /// As [`wait_healthy`], but also runs the container's health check itself every
@@ -608,7 +611,10 @@ pub async fn wait_checked(
     every: Duration,
     progress: impl FnMut(Duration),
 ) -> Result<()> {
-    wait_for_health(docker, id, timeout, Some(every), progress).await
+    let began = Instant::now();
+    let waited = wait_for_health(docker, id, timeout, Some(every), progress).await;
+    tracing::debug!(id, healthy = waited.is_ok(), elapsed = ?began.elapsed(), "waited for the health check, running it meanwhile");
+    waited
 }
 
 /// [`wait_healthy`], probing every `probe` when given: see [`wait_checked`].

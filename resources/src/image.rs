@@ -52,6 +52,7 @@ pub async fn build(
     context: &Path,
     labels: &BTreeMap<String, String>,
 ) -> Result<String> {
+    tracing::debug!(tag, context = %context.display(), "building an image");
     let context_owned = context.to_path_buf();
     let archive = tokio::task::spawn_blocking(move || context_tar(&context_owned))
         .await

@@ -10,7 +10,7 @@ use crate::attributes::{Attributes, Path};
 use crate::config::model::Address;
 
 /// One instance of a resource: `service.loyalty-worker[2]`, or `service.auth-api`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instance {
     /// The resource.
     pub resource: Address,
@@ -50,6 +50,13 @@ impl<'de> Deserialize<'de> for Instance {
         let text = String::deserialize(deserializer)?;
         Instance::parse(&text)
             .ok_or_else(|| serde::de::Error::custom(format!("bad address `{text}`")))
+    }
+}
+
+/// As its address: what a test failure or a diagnostic line should show.
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
