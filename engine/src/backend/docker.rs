@@ -3,6 +3,7 @@
 //! an empty state, or of secrets only, needs no daemon).
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
@@ -35,6 +36,9 @@ pub struct DockerHost {
     /// took 64 s where the four in a row took 24 s, and the next single build then
     /// recompiles each service again.
     cargo: tokio::sync::Mutex<()>,
+    /// Image builds sent to the daemon, each on a task of its own: see
+    /// [`build_image`](DockerHost::build_image).
+    builds: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl DockerHost {
@@ -136,8 +140,39 @@ impl DockerHost {
         }
     }
 
-    /// Lets go of the project, if this command holds it.
+    /// Builds the image `tag` from the folder `context` with `labels`. Once sent, the build
+    /// runs to its end on a task of its own, even when the change that asked for it stops
+    /// waiting (skipped after a failure, interrupted): a build cut off half-way leaves its
+    /// intermediate container, labelled with the project, for Docker to remove later.
+    /// [`release`](DockerHost::release) waits for every build still going.
+    pub async fn build_image(
+        &self,
+        tag: &str,
+        context: &Path,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), Error> {
+        let docker = self.docker().await?.clone();
+        let (tag, context, labels) = (tag.to_owned(), context.to_owned(), labels.clone());
+        let (built, result) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let outcome = resources::image::build(&docker, &tag, &context, &labels).await;
+            let _ = built.send(outcome);
+        });
+        self.builds.lock().expect("the builds in flight").push(task);
+        let outcome = result
+            .await
+            .map_err(|_| Error::Bug("an image build's task ended without a result".into()))?;
+        outcome?;
+        Ok(())
+    }
+
+    /// Lets go of the project, if this command holds it, once every image build it sent
+    /// has ended.
     pub async fn release(&self) -> Result<(), Error> {
+        let builds = std::mem::take(&mut *self.builds.lock().expect("the builds in flight"));
+        for build in builds {
+            let _ = build.await;
+        }
         let hold = self.hold.lock().expect("the project's hold").take();
         let (Some(hold), Some(docker)) = (hold, self.connection.get()) else {
             return Ok(());

@@ -103,7 +103,7 @@ async fn build_or_pull(
     }
     let address = work.instance.resource.to_string();
     let labels = Labels::new(work.project).address(&address).build();
-    resources::image::build(docker, tag, &folder, &labels).await?;
+    host.build_image(tag, &folder, &labels).await?;
     // The tag names the sources as they were at plan time (apply checked that before
     // starting); an image built from anything else would carry a lie under that tag for
     // good. So they are hashed again once it is built.
