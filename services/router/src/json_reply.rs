@@ -9,7 +9,7 @@ use hyper::{Response, StatusCode};
 /// A response with `value` as its JSON body.
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<ResponseBody> {
     let body = Full::new(Bytes::from(value.to_string()));
-    let mut response = Response::new(ResponseBody::Own(body));
+    let mut response = Response::new(ResponseBody::Left(body));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -387,7 +387,7 @@ fn upstream_response(response: Response<UpstreamBody>, idle: Duration) -> Respon
     let (mut parts, body) = response.into_parts();
     // The client's connection has its own version; an HTTP/1.0 backend must not leak it.
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, ResponseBody::Upstream(IdleTimeout::new(body, idle)))
+    Response::from_parts(parts, ResponseBody::Right(IdleTimeout::new(body, idle)))
 }
 
 /// Methods whose repetition has the same effect as one request (RFC 9110, 9.2.2).
