@@ -277,10 +277,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    // NO_COLOR (no-color.org): any value but the empty one turns colours off.
-    let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let style = Style {
-        color: !no_color && std::io::stdout().is_terminal(),
+        color: !colours_off(&cli) && std::io::stdout().is_terminal(),
     };
     match &cli.command {
         Command::Validate { json: false } => {
@@ -800,6 +798,12 @@ fn follow_flag(arguments: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::
     arguments
 }
 
+/// Whether colours are turned off: `--no-color`, or NO_COLOR (no-color.org) set to
+/// anything but the empty value.
+fn colours_off(cli: &Cli) -> bool {
+    cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty())
+}
+
 /// The variable that sets how much yoyoform says of its own work on stderr.
 const LOG_VARIABLE: &str = "YOYOFORM_LOG";
 
@@ -828,11 +832,10 @@ fn log_level(cli: &Cli) -> anyhow::Result<()> {
                  `engine=debug,resources=trace` ({error})"
             )
         })?;
-    let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(parsed)
         .with_writer(std::io::stderr)
-        .with_ansi(!no_color && std::io::stderr().is_terminal())
+        .with_ansi(!colours_off(cli) && std::io::stderr().is_terminal())
         .with_timer(tracing_subscriber::fmt::time::uptime())
         .init();
     Ok(())
