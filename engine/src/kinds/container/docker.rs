@@ -3,19 +3,19 @@
 //! volume, running to completion) comes in through its [`Hooks`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use resources::Docker;
 use resources::container::{ContainerActual, ContainerSpec};
 
-use super::hooks::{Hooks, ours};
+use super::hooks::{Hooks, ensure_built, ours};
 use super::{JOB_TIMEOUT, STOP_GRACE, health_spec, planned_files};
 use crate::attributes::Attributes;
 use crate::backend::Process;
 use crate::backend::docker::DockerHost;
 use crate::config::model::Target;
 use crate::error::Error;
-use crate::kind::{Applied, Driver, Progress, Recorded, Work, check_import_name};
+use crate::kind::{Applied, Driver, Recorded, Work, check_import_name};
 use crate::plan::Instance;
 
 /// How long a container may take to become healthy.
@@ -64,22 +64,10 @@ impl DockerContainer {
     /// Makes the planned image unless Docker has it; replicas share one build.
     async fn ensure_image(&self, work: &Work<'_>, planned: &Attributes) -> Result<(), Error> {
         let tag = planned.get_text("image").unwrap_or_default();
-        let mut ready = self.host.image_lock(tag).await;
-        if *ready {
-            return Ok(());
+        let built = ensure_built(self.hooks.as_ref(), &self.host, work, planned, tag).await?;
+        if let Some(mut ready) = built {
+            *ready = true;
         }
-        let docker = self.host.docker().await?;
-        if !resources::image::exists(docker, tag).await? {
-            let began = Instant::now();
-            self.hooks
-                .make_image(&self.host, work, planned, tag)
-                .await?;
-            (work.progress)(Progress::Built {
-                tag: tag.to_owned(),
-                took: began.elapsed(),
-            });
-        }
-        *ready = true;
         Ok(())
     }
 

@@ -62,6 +62,33 @@ pub trait Hooks: Send + Sync {
     }
 }
 
+/// Makes the image `tag` through `hooks` unless Docker has it, saying when it is built;
+/// the replicas of a resource wait for one build. `None` when this command has seen it
+/// ready already; otherwise the image's lock, held while the caller finishes with it (a
+/// push), for it to mark ready.
+pub async fn ensure_built(
+    hooks: &dyn Hooks,
+    host: &DockerHost,
+    work: &Work<'_>,
+    planned: &Attributes,
+    tag: &str,
+) -> Result<Option<tokio::sync::OwnedMutexGuard<bool>>, Error> {
+    let ready = host.image_lock(tag).await;
+    if *ready {
+        return Ok(None);
+    }
+    let docker = host.docker().await?;
+    if !resources::image::exists(docker, tag).await? {
+        let began = std::time::Instant::now();
+        hooks.make_image(host, work, planned, tag).await?;
+        (work.progress)(Progress::Built {
+            tag: tag.to_owned(),
+            took: began.elapsed(),
+        });
+    }
+    Ok(Some(ready))
+}
+
 /// The hooks of a container kind that adds nothing.
 pub struct Plain;
 

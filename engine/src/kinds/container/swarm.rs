@@ -22,7 +22,7 @@ use resources::swarm::service::{
 use resources::swarm::task::{Task, TaskState};
 use sha2::Digest;
 
-use super::hooks::{Hooks, ours};
+use super::hooks::{Hooks, ensure_built, ours};
 use super::{JOB_TIMEOUT, STOP_GRACE, content_bytes, health_spec, planned_files};
 use crate::attributes::Attributes;
 use crate::backend::Process;
@@ -76,19 +76,11 @@ impl SwarmService {
             None => image,
         };
         let daemon = self.swarm.daemon();
-        let mut ready = daemon.image_lock(local).await;
-        if *ready {
+        let built = ensure_built(self.hooks.as_ref(), daemon, work, planned, local).await?;
+        let Some(mut ready) = built else {
             return Ok(());
-        }
+        };
         let docker = self.swarm.docker().await?;
-        if !resources::image::exists(docker, local).await? {
-            let began = Instant::now();
-            self.hooks.make_image(daemon, work, planned, local).await?;
-            (work.progress)(Progress::Built {
-                tag: local.to_owned(),
-                took: began.elapsed(),
-            });
-        }
         if let Some(registry) = self.swarm.registry()
             && local != image
         {
