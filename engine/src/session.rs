@@ -187,13 +187,7 @@ impl Session {
             Mode::RefreshOnly => {
                 let mut plan = plan::refresh_only(&self.prior, &self.actual);
                 if !targets.is_empty() {
-                    let targeted = |change: &Change| {
-                        targets
-                            .iter()
-                            .any(|target| plan::matches(target, &change.instance))
-                    };
-                    plan.changes.retain(targeted);
-                    plan.targets = self.scope.targets.clone();
+                    plan::restrict_found(&mut plan, &targets);
                 }
                 return Ok(plan);
             }

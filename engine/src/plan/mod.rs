@@ -16,4 +16,4 @@ pub use render::{
     render_state,
 };
 pub use saved::{SavedPlan, SavedPlanError};
-pub use targeting::{matches, restrict, restrict_destroy, select};
+pub use targeting::{matches, restrict, restrict_destroy, restrict_found, select};

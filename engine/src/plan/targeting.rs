@@ -64,6 +64,14 @@ pub fn restrict(plan: &mut Plan, targets: &[Instance], graph: &Graph) {
     plan.targets = targets.iter().map(ToString::to_string).collect();
 }
 
+/// For a refresh-only plan: keeps what was found of the targets themselves (recording
+/// what the backend has needs nothing else first).
+pub fn restrict_found(plan: &mut Plan, targets: &[Instance]) {
+    let targeted = |change: &Change| targets.iter().any(|t| matches(t, &change.instance));
+    plan.changes.retain(targeted);
+    plan.targets = targets.iter().map(ToString::to_string).collect();
+}
+
 /// For a destroy: keeps the deletions of `targets` and of everything that depends on them
 /// (nothing may be left using what goes), drops the rest.
 pub fn restrict_destroy(plan: &mut Plan, targets: &[Instance]) {
