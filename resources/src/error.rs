@@ -130,6 +130,14 @@ pub enum Error {
         /// How long we waited.
         waited: Duration,
     },
+    /// Docker accepted a network's removal and still lists it after the time allowed.
+    #[error("network `{network}` is still there {}s after Docker removed it", waited.as_secs())]
+    Lingering {
+        /// The network's id.
+        network: String,
+        /// How long we waited.
+        waited: Duration,
+    },
     /// The container vanished while we waited on it.
     #[error("container `{container}` disappeared while waiting for it to become healthy")]
     Vanished {

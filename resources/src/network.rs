@@ -88,14 +88,31 @@ pub async fn inspect(docker: &Docker, id: &str) -> Result<Option<NetworkActual>>
 /// Docker refuses while containers are still attached: remove them first.
 pub async fn remove(docker: &Docker, id: &str) -> Result<()> {
     match docker.client().remove_network(id).await {
-        Ok(()) => Ok(()),
-        Err(error) if is_not_found(&error) => Ok(()),
+        Ok(()) => {}
+        Err(error) if is_not_found(&error) => return Ok(()),
         // An overlay network is still listed for a moment after swarm removed it, and
         // Docker 20.10 answers a second removal with 500 "network ... not found".
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 500,
             message,
-        }) if message.ends_with("not found") => Ok(()),
-        Err(error) => Err(docker_error("removing", "network", id)(error)),
+        }) if message.ends_with("not found") => {}
+        Err(error) => return Err(docker_error("removing", "network", id)(error)),
     }
+    // Removed is gone: whoever looks next (a destroy's last check, a create of the same
+    // name) must not find the overlay swarm has let go of still listed. A bridge network
+    // is gone at the first look.
+    let began = std::time::Instant::now();
+    while inspect(docker, id).await?.is_some() {
+        if began.elapsed() >= GONE_WITHIN {
+            return Err(crate::error::Error::Lingering {
+                network: id.to_owned(),
+                waited: began.elapsed(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(())
 }
+
+/// How long a removed network may go on being listed.
+const GONE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
